@@ -1,0 +1,47 @@
+/**
+ * `npm start`: API, worker and Bull Board in one process on one Redis — the zero-setup mode.
+ * The same services as the separate processes, composed here.
+ */
+import { finishApp } from '../api/app.ts';
+import { listen, startApiService } from '../api/api-service.ts';
+import { loadConfigOrExit } from '../core/config.ts';
+import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { resolveRedis } from '../core/local-redis.ts';
+import { createLogger } from '../core/logger.ts';
+import { createQueue } from '../core/queue.ts';
+import { createRedis } from '../core/redis.ts';
+import { createBoardRouter } from '../dashboard/board.ts';
+import { startWorkerService } from '../worker/worker-service.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('all', config.LOG_LEVEL);
+
+await runMain(logger, async () => {
+  const redis = await resolveRedis(config.REDIS_URL, logger);
+  const worker = await startWorkerService(config, redis.url, logger);
+  const api = await startApiService(config, redis.url, logger);
+
+  const boardConnection = createRedis(redis.url, 'worker', logger, 'dashboard');
+  const boardQueue = createQueue(config, boardConnection);
+  api.app.use('/admin/queues', createBoardRouter([boardQueue], '/admin/queues', { readOnly: false }));
+  finishApp(api.app, api.deps);
+
+  const server = await listen(api.app, config.PORT, config.HOST);
+  const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+  logger.info({ url: base, model: worker.modelId }, 'llm-orchestrator ready');
+  process.stdout.write(
+    `\n  llm-orchestrator is ready (model: ${worker.modelId})\n` +
+      `    API         ${base}/api/v1/generate\n` +
+      `    Bull Board  ${base}/admin/queues\n` +
+      `    Health      ${base}/api/ready\n\n`,
+  );
+
+  handleShutdown(logger, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await worker.close();
+    await api.close();
+    await boardQueue.close();
+    await boardConnection.quit().catch(() => undefined);
+    await redis.stop();
+  });
+});

@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { ResultCache } from '../core/cache.ts';
+import type { Config } from '../core/config.ts';
+import { redisKeys } from '../core/keys.ts';
+import type { Logger } from '../core/logger.ts';
+import { configuredModel, modelIdFor } from '../core/model/resolve.ts';
+import { createQueue, createQueueEvents } from '../core/queue.ts';
+import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
+import { JobService } from './job-service.ts';
+
+export interface ApiService {
+  app: Express;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** Builds the API's connections and app. Listening is the caller's business. */
+export async function startApiService(config: Config, redisUrl: string, logger: Logger): Promise<ApiService> {
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands');
+  await waitReady(redis, 10_000);
+  await assertNoEviction(redis, logger);
+  const queue = createQueue(config, redis);
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
+  const events = createQueueEvents(config, eventsConnection);
+  events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));
+  await events.waitUntilReady();
+
+  const modelId = modelIdFor(configuredModel(config));
+  const jobs = new JobService({
+    queue,
+    events,
+    redis,
+    keys,
+    cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
+    cacheModelId: `${modelId}${config.USE_INT8 ? ':int8' : ''}`,
+    tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, 3600),
+  });
+  const deps: ApiDeps = { config, logger, redis, keys, jobs, modelId };
+  return {
+    app: createApp(deps),
+    deps,
+    async close() {
+      await events.close();
+      await queue.close();
+      await eventsConnection.quit().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
+
+export async function listen(app: Express, port: number, host: string): Promise<Server> {
+  return await new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+  });
+}

@@ -1,0 +1,38 @@
+import express, { type Express } from 'express';
+import type { ApiDeps } from './deps.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { cancelJob } from './handlers/cancel-job.ts';
+import { createJob } from './handlers/create-job.ts';
+import { generate } from './handlers/generate.ts';
+import { getJob } from './handlers/get-job.ts';
+import { health } from './handlers/health.ts';
+import { ready } from './handlers/ready.ts';
+import { requestContext } from './request-context.ts';
+
+/** The HTTP API as an Express app, without listening: tests mount it on port 0. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.use(requestContext(deps.logger));
+
+  app.get('/api/health', health);
+  app.get('/api/ready', ready(deps));
+
+  const json = express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: true });
+  const v1 = express.Router();
+  v1.post('/jobs', json, createJob(deps));
+  v1.get('/jobs/:id', getJob(deps));
+  v1.delete('/jobs/:id', cancelJob(deps));
+  v1.post('/generate', json, generate(deps));
+  app.use('/api/v1', v1);
+
+  return app;
+}
+
+/** Final handlers, installed after every router (including ones mounted by `all`). */
+export function finishApp(app: Express, deps: Pick<ApiDeps, 'logger'>): Express {
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

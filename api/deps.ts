@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../core/config.ts';
+import type { RedisKeys } from '../core/keys.ts';
+import type { Logger } from '../core/logger.ts';
+import type { JobService } from './job-service.ts';
+
+/** Everything the HTTP layer needs, built by a composition root (api/main.ts, all/main.ts or a test). */
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  keys: RedisKeys;
+  jobs: JobService;
+  /** Name of the served model, as results and /v1/models show it. */
+  modelId: string;
+}

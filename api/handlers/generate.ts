@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../../core/errors.ts';
+import { generateWaitRequestSchema } from '../../core/job-contract.ts';
+import type { ApiDeps } from '../deps.ts';
+import { isClientFailure, jobLinks } from '../job-service.ts';
+import { limitsOf, toSubmission } from '../submission.ts';
+import { parseBody } from '../validate.ts';
+
+/** POST /api/v1/generate — wait up to `timeout_ms` for the result; 202 with the job to poll otherwise. */
+export function generate(deps: ApiDeps): RequestHandler {
+  const schema = generateWaitRequestSchema(limitsOf(deps.config));
+  return async (req, res) => {
+    const { timeout_ms: timeoutMs, ...request } = parseBody(schema, req.body);
+    const outcome = await deps.jobs.submit(toSubmission(request));
+    if (outcome.kind === 'cached') {
+      res.json({ id: outcome.id, ...outcome.result });
+      return;
+    }
+    const view = await deps.jobs.waitFor(outcome.job, timeoutMs);
+    if (view.result) {
+      res.json({ id: view.id, ...view.result });
+      return;
+    }
+    if (view.status === 'failed' && view.error) {
+      const status = isClientFailure(view.error.code) ? 400 : 502;
+      throw new AppError(status, view.error.code, view.error.message, { expose: true });
+    }
+    res.status(202).location(jobLinks(view.id).self).json({ id: view.id, status: view.status, links: jobLinks(view.id) });
+  };
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { Job, type QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
+import { conflict, notFound } from '../core/errors.ts';
+import type { ChatMessage, GenerationResult, JobData, JobProgress, JobStatus, Sampling } from '../core/job-contract.ts';
+import type { RedisKeys } from '../core/keys.ts';
+import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
+
+/** Ids of answers served from the cache: pollable like jobs while the entry lives. */
+const CACHE_ID_PREFIX = 'c-';
+const JOB_ID_PATTERN = /^(?:[0-9a-f-]{36}|c-[0-9a-f]{64})$/;
+
+export interface JobView {
+  id: string;
+  status: JobStatus;
+  progress: JobProgress;
+  result?: GenerationResult;
+  error?: { code: string; message: string };
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  links: { self: string; events: string };
+}
+
+export interface Submission {
+  input: { prompt?: string; messages?: ChatMessage[] };
+  sampling: Sampling;
+  priority: number;
+  cache: boolean;
+  model?: string;
+}
+
+export type SubmitOutcome =
+  | { kind: 'cached'; id: string; result: GenerationResult }
+  | { kind: 'queued'; id: string; job: Job<JobData, GenerationResult>; coalesced: boolean };
+
+/** Failure codes whose messages are meant for clients; anything else is summarised. */
+const CLIENT_FAILURES = new Set(['prompt_too_long', 'invalid_request']);
+
+export function jobLinks(id: string) {
+  return { self: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` };
+}
+
+const iso = (ms: number | undefined) => (ms === undefined || ms === 0 ? undefined : new Date(ms).toISOString());
+
+/** Submit, look up, wait for and cancel generation jobs: the API's side of the job contract. */
+export class JobService {
+  constructor(
+    private readonly deps: {
+      queue: GenerateQueue;
+      events: QueueEvents;
+      redis: Redis;
+      keys: RedisKeys;
+      cache: ResultCache;
+      /** Model identity used in cache keys. */
+      cacheModelId: string;
+      tombstoneTtlSeconds: number;
+    },
+  ) {}
+
+  async submit(submission: Submission): Promise<SubmitOutcome> {
+    const { queue, cache } = this.deps;
+    const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
+    const hash = cacheable ? cacheHash(this.deps.cacheModelId, submission.input, submission.sampling) : undefined;
+    if (hash) {
+      const hit = await cache.get(hash);
+      if (hit) return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit };
+    }
+    const jobId = randomUUID();
+    const data: JobData = {
+      ...submission.input,
+      sampling: submission.sampling,
+      acceptedAt: Date.now(),
+      ...(hash ? { cacheKey: hash } : {}),
+      ...(submission.model ? { model: submission.model } : {}),
+    };
+    // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
+    const job = await queue.add(GENERATE_JOB, data, {
+      jobId,
+      priority: submission.priority,
+      ...(hash ? { deduplication: { id: hash } } : {}),
+    });
+    const id = job.id ?? jobId;
+    return { kind: 'queued', id, job, coalesced: id !== jobId };
+  }
+
+  async get(id: string): Promise<JobView> {
+    if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
+    if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id);
+    const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
+    if (!job) return await this.tombstoneView(id);
+    return await this.view(job);
+  }
+
+  /** Waits until the job finishes or `timeoutMs` passes; then answers what is known. */
+  async waitFor(job: Job<JobData, GenerationResult>, timeoutMs: number): Promise<JobView> {
+    if (timeoutMs > 0) {
+      try {
+        await job.waitUntilFinished(this.deps.events, timeoutMs);
+      } catch {
+        // Timed out, failed or removed: the view below says which.
+      }
+    }
+    return await this.get(job.id ?? '');
+  }
+
+  async cancel(id: string, waitMs: number): Promise<{ view: JobView; done: boolean }> {
+    const { redis, keys, queue } = this.deps;
+    if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
+    if (id.startsWith(CACHE_ID_PREFIX)) throw conflict('job_finished', 'a cached result cannot be cancelled');
+    const job = await Job.fromId<JobData, GenerationResult>(queue, id);
+    if (!job) {
+      const tomb = await this.tombstoneView(id);
+      throw conflict('job_finished', `job ${id} is already ${tomb.status}`);
+    }
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') {
+      throw conflict('job_finished', `job ${id} is already ${(await this.view(job)).status}`);
+    }
+    // The flag reaches a worker that picks the job up before we remove it, and outlives the job's retention.
+    await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.tombstoneTtlSeconds);
+    if (state !== 'active') {
+      try {
+        await job.remove();
+        await redis
+          .multi()
+          .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now() })
+          .expire(keys.tombstone(id), this.deps.tombstoneTtlSeconds)
+          .exec();
+        return { view: await this.tombstoneView(id), done: true };
+      } catch {
+        // Became active (locked) in the meantime: stop it in its worker below.
+      }
+    }
+    await redis.publish(keys.cancelChannel, id);
+    const view = await this.waitFor(job, waitMs);
+    return { view, done: view.status !== 'active' && view.status !== 'waiting' };
+  }
+
+  private async view(job: Job<JobData, GenerationResult>): Promise<JobView> {
+    const id = job.id ?? '';
+    const state = await job.getState();
+    const result = job.returnvalue ?? undefined;
+    let status: JobStatus;
+    if (state === 'completed') status = result?.finish_reason === 'cancelled' ? 'cancelled' : 'completed';
+    else if (state === 'failed') status = 'failed';
+    else if (state === 'active') status = 'active';
+    else if (state === 'unknown') throw notFound(`job ${id} not found`);
+    else status = 'waiting';
+    const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : { tokens: 0 };
+    const view: JobView = {
+      id,
+      status,
+      progress: { tokens: status === 'completed' || status === 'cancelled' ? (result?.usage.completion_tokens ?? 0) : (progress.tokens ?? 0) },
+      created_at: iso(job.timestamp) ?? new Date().toISOString(),
+      links: jobLinks(id),
+    };
+    const startedAt = iso(job.processedOn);
+    if (startedAt) view.started_at = startedAt;
+    if (status === 'completed' || status === 'cancelled' || status === 'failed') {
+      const finishedAt = iso(job.finishedOn);
+      if (finishedAt) view.finished_at = finishedAt;
+    }
+    if (result && (status === 'completed' || status === 'cancelled')) view.result = result;
+    if (status === 'failed') view.error = describeFailure(job.failedReason, job.attemptsMade);
+    return view;
+  }
+
+  private async cachedView(id: string): Promise<JobView> {
+    const result = await this.deps.cache.get(id.slice(CACHE_ID_PREFIX.length));
+    if (!result) throw notFound(`job ${id} not found (cached results expire)`);
+    const now = new Date().toISOString();
+    return {
+      id,
+      status: 'completed',
+      progress: { tokens: result.usage.completion_tokens },
+      result,
+      created_at: now,
+      finished_at: now,
+      links: jobLinks(id),
+    };
+  }
+
+  private async tombstoneView(id: string): Promise<JobView> {
+    const tomb = await this.deps.redis.hgetall(this.deps.keys.tombstone(id));
+    if (!tomb.created_at) throw notFound(`job ${id} not found`);
+    return {
+      id,
+      status: 'cancelled',
+      progress: { tokens: 0 },
+      created_at: iso(Number(tomb.created_at)) ?? '',
+      ...(tomb.finished_at ? { finished_at: iso(Number(tomb.finished_at)) ?? '' } : {}),
+      links: jobLinks(id),
+    };
+  }
+}
+
+export function describeFailure(reason: string | undefined, attempts: number): { code: string; message: string } {
+  const match = /^([a-z_]+): (.+)$/s.exec(reason ?? '');
+  if (match?.[1] && match[2] && CLIENT_FAILURES.has(match[1])) return { code: match[1], message: match[2] };
+  if (reason?.includes('stalled more than allowable limit')) {
+    return { code: 'worker_lost', message: `the job's worker stopped responding ${attempts} time(s)` };
+  }
+  return { code: 'generation_failed', message: `generation failed after ${attempts} attempt(s)` };
+}
+
+export function isClientFailure(code: string): boolean {
+  return CLIENT_FAILURES.has(code);
+}

@@ -1,0 +1,22 @@
+import { loadConfigOrExit } from '../core/config.ts';
+import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { resolveRedis } from '../core/local-redis.ts';
+import { createLogger } from '../core/logger.ts';
+import { finishApp } from './app.ts';
+import { listen, startApiService } from './api-service.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('api', config.LOG_LEVEL);
+
+await runMain(logger, async () => {
+  const redis = await resolveRedis(config.REDIS_URL, logger);
+  const api = await startApiService(config, redis.url, logger);
+  finishApp(api.app, api.deps);
+  const server = await listen(api.app, config.PORT, config.HOST);
+  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
+  handleShutdown(logger, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await api.close();
+    await redis.stop();
+  });
+});

@@ -1,0 +1,30 @@
+import type { Config } from '../core/config.ts';
+import type { GenerationRequest, RequestLimits } from '../core/job-contract.ts';
+import type { Submission } from './job-service.ts';
+
+export function limitsOf(config: Config): RequestLimits {
+  return {
+    maxTokensLimit: config.MAX_TOKENS_LIMIT,
+    defaultMaxTokens: config.DEFAULT_MAX_TOKENS,
+    maxPromptChars: config.MAX_PROMPT_CHARS,
+    maxWaitMs: config.MAX_WAIT_MS,
+    defaultWaitMs: config.DEFAULT_WAIT_MS,
+  };
+}
+
+/** A validated native request as the job service takes it. */
+export function toSubmission(request: GenerationRequest): Submission {
+  return {
+    input: { prompt: request.prompt },
+    sampling: {
+      max_tokens: request.max_tokens,
+      temperature: request.temperature,
+      top_p: request.top_p,
+      top_k: request.top_k,
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
+      stop: request.stop,
+    },
+    priority: request.priority,
+    cache: request.cache,
+  };
+}

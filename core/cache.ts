@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ChatMessage, GenerationResult, Sampling } from './job-contract.ts';
+import type { RedisKeys } from './keys.ts';
+
+/** Only deterministic requests are cached: greedy sampling, or a fixed seed. */
+export function isDeterministic(sampling: Pick<Sampling, 'temperature' | 'seed'>): boolean {
+  return sampling.temperature === 0 || sampling.seed !== undefined;
+}
+
+/**
+ * Cache key: sha256 over the model, the input and every sampling parameter, in a fixed order,
+ * so two requests share an entry only when they would produce the same text.
+ * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
+ */
+export function cacheHash(model: string, input: { prompt?: string; messages?: ChatMessage[] }, sampling: Sampling): string {
+  const canonical = JSON.stringify([
+    'v1',
+    model,
+    input.prompt ?? null,
+    input.messages?.map((m) => [m.role, m.content]) ?? null,
+    sampling.max_tokens,
+    sampling.temperature,
+    sampling.temperature === 0 ? null : sampling.top_p,
+    sampling.temperature === 0 ? null : sampling.top_k,
+    sampling.temperature === 0 ? null : (sampling.seed ?? null),
+    sampling.stop,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export class ResultCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  get enabled(): boolean {
+    return this.ttlSeconds > 0;
+  }
+
+  async get(hash: string): Promise<GenerationResult | undefined> {
+    if (!this.enabled) return undefined;
+    const raw = await this.redis.get(this.keys.cache(hash));
+    if (raw === null) return undefined;
+    return { ...(JSON.parse(raw) as GenerationResult), cached: true };
+  }
+
+  async set(hash: string, result: GenerationResult): Promise<void> {
+    if (!this.enabled || result.finish_reason === 'cancelled') return;
+    await this.redis.set(this.keys.cache(hash), JSON.stringify(result), 'EX', this.ttlSeconds);
+  }
+}

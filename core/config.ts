@@ -1,0 +1,136 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/** Environment booleans: only explicit words count, so a typo is an error rather than `false`. */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * Every setting of every process, read from the environment once in each `main.ts`.
+ * Defaults are chosen so that `npm start` works on one machine with no configuration.
+ * docs/configuration.md lists the same variables for operators.
+ */
+export const configSchema = z.object({
+  /** Log level of pino. Default `info`. */
+  LOG_LEVEL: logLevel.default('info'),
+
+  /** Redis URL (`redis://` or `rediss://` with password). Default: unset, meaning 127.0.0.1:6379 or a private redis-server. */
+  REDIS_URL: z.string().url().optional(),
+  /** Prefix of every Redis key this system writes (BullMQ queues, cache, streams). Default `llmo`. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('llmo'),
+  /** BullMQ queue that carries generation jobs. Default `generate`. */
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('generate'),
+
+  /** Interface the API (and `all`) binds to. Default `127.0.0.1`; containers set `0.0.0.0`. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** HTTP port of the API (and of `npm start`). Default `8080`. */
+  PORT: int(0, 65535).default(8080),
+  /** Port of the metrics/health server of a worker process. Default `9464`; `0` picks a free port. */
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  /** Port of the standalone dashboard process. Default `8081`. */
+  DASHBOARD_PORT: int(0, 65535).default(8081),
+
+  /** Model: a `.gguf` path. Default: `../shared/models/stories260K.gguf` when it exists. */
+  MODEL: z.string().min(1).optional(),
+  /** Directory where downloaded and converted models are kept. Default `./models`. */
+  MODELS_DIR: z.string().min(1).default('models'),
+  /** Use an INT8 (Q8_0) copy of F32/F16 models. Default `true`. */
+  USE_INT8: bool.default(true),
+  /** Context size of each sequence in tokens (prompt + generation). Default `2048`, capped at the model's training context. */
+  CONTEXT_SIZE: int(64, 1 << 20).default(2048),
+  /** Piscina threads per worker process; each loads the model once. Default `1`. */
+  POOL_THREADS: int(1, 64).default(1),
+  /** Sequences per pool thread, batched in one llama.cpp context. Default `2`. */
+  SEQUENCES_PER_THREAD: int(1, 64).default(2),
+  /** llama.cpp threads per pool thread. Default: CPU cores / POOL_THREADS, at least 1. */
+  LLAMA_THREADS: int(1, 256).optional(),
+
+  /** Largest `max_tokens` a request may ask for. Default `2048`. */
+  MAX_TOKENS_LIMIT: int(1).default(2048),
+  /** `max_tokens` when a request does not say. Default `128`. */
+  DEFAULT_MAX_TOKENS: int(1).default(128),
+  /** Longest prompt in characters. Default `32000`. */
+  MAX_PROMPT_CHARS: int(1).default(32_000),
+  /** Largest JSON body accepted, in bytes. Default `262144` (256 KiB). */
+  BODY_LIMIT_BYTES: int(1024).default(256 * 1024),
+  /** Wait of `POST /api/v1/generate` when the body gives no `timeout_ms`. Default `30000`. */
+  DEFAULT_WAIT_MS: int(0).default(30_000),
+  /** Largest `timeout_ms` a client may ask of `POST /api/v1/generate`. Default `120000`. */
+  MAX_WAIT_MS: int(0).default(120_000),
+
+  /** Seconds a cached result lives. Default `3600`; `0` turns the cache off. */
+  CACHE_TTL_SECONDS: int(0).default(3600),
+
+  /** Attempts per job before it fails (transient errors only). Default `3`. */
+  JOB_ATTEMPTS: int(1, 100).default(3),
+  /** First retry delay in ms, doubled each attempt. Default `1000`. */
+  JOB_BACKOFF_MS: int(0).default(1000),
+  /** Completed jobs are kept this many seconds... Default `86400` (1 day). */
+  KEEP_COMPLETED_SECONDS: int(0).default(86_400),
+  /** ...and at most this many. Default `10000`. */
+  KEEP_COMPLETED_COUNT: int(0).default(10_000),
+  /** Failed jobs are kept this many seconds... Default `604800` (7 days). */
+  KEEP_FAILED_SECONDS: int(0).default(604_800),
+  /** ...and at most this many. Default `10000`. */
+  KEEP_FAILED_COUNT: int(0).default(10_000),
+  /** How long an active job's lock lives without renewal before BullMQ calls it stalled (ms). Default `30000`. */
+  JOB_LOCK_MS: int(1000).default(30_000),
+  /** Times a job may stall (its worker died) before it fails. Default `2`. */
+  MAX_STALLED_COUNT: int(0).default(2),
+
+  /** On SIGTERM, time active jobs get to finish before they are stopped (ms). Default `30000`. */
+  SHUTDOWN_GRACE_MS: int(0).default(30_000),
+  /** A worker counts as alive for `/api/ready` if it reported within this many ms. Default `15000`. */
+  WORKER_HEARTBEAT_TTL_MS: int(1000).default(15_000),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; empty strings count as unset so `FOO=` in an .env file means "default". */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const config = parsed.data;
+  const problems: string[] = [];
+  if (config.DEFAULT_MAX_TOKENS > config.MAX_TOKENS_LIMIT) {
+    problems.push('DEFAULT_MAX_TOKENS: must not exceed MAX_TOKENS_LIMIT');
+  }
+  if (config.DEFAULT_WAIT_MS > config.MAX_WAIT_MS) problems.push('DEFAULT_WAIT_MS: must not exceed MAX_WAIT_MS');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** For `main.ts`: a bad configuration ends the process with a message naming the variable, never a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee docs/configuration.md.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** llama.cpp threads per pool thread: the whole pool stays within the CPU cores (oversubscription is ruinous). */
+export function llamaThreadsPerPoolThread(config: Config): number {
+  return config.LLAMA_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / config.POOL_THREADS));
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * The job contract shared by the API (which validates and enqueues) and the worker (which runs).
+ * The HTTP schemas here are also the source of the OpenAPI document, so they cannot drift apart.
+ */
+
+export const JOB_STATUSES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const FINISH_REASONS = ['stop', 'length', 'cancelled'] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
+
+export interface RequestLimits {
+  maxTokensLimit: number;
+  defaultMaxTokens: number;
+  maxPromptChars: number;
+  maxWaitMs: number;
+  defaultWaitMs: number;
+}
+
+/** Sampling parameters as the worker receives them: every default already applied. */
+export const samplingSchema = z.object({
+  max_tokens: z.number().int(),
+  temperature: z.number(),
+  top_p: z.number(),
+  top_k: z.number().int(),
+  seed: z.number().int().optional(),
+  stop: z.array(z.string()),
+});
+export type Sampling = z.infer<typeof samplingSchema>;
+
+/** Default temperature follows llama.cpp's server; send `temperature: 0` for greedy, cacheable output. */
+export const DEFAULT_TEMPERATURE = 0.8;
+export const DEFAULT_TOP_P = 0.95;
+export const DEFAULT_TOP_K = 40;
+/** Priorities 1 (first) to 10 (last); BullMQ runs lower numbers first. */
+export const DEFAULT_PRIORITY = 5;
+
+export function generationRequestSchema(limits: RequestLimits) {
+  return z.strictObject({
+    prompt: z
+      .string()
+      .min(1, 'prompt must not be empty')
+      .max(limits.maxPromptChars, `prompt must be at most ${limits.maxPromptChars} characters`)
+      .describe('Text to continue.'),
+    max_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(limits.maxTokensLimit)
+      .default(limits.defaultMaxTokens)
+      .describe('Most tokens to generate.'),
+    temperature: z.number().min(0).max(2).default(DEFAULT_TEMPERATURE).describe('0 is greedy (deterministic).'),
+    top_p: z.number().gt(0).max(1).default(DEFAULT_TOP_P),
+    top_k: z.number().int().min(0).max(1000).default(DEFAULT_TOP_K).describe('0 disables top-k.'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional()
+      .describe('Fixed seed: the same request gives the same text, and may be cached.'),
+    stop: z
+      .array(z.string().min(1).max(200))
+      .max(8)
+      .default([])
+      .describe('Generation stops before any of these strings.'),
+    priority: z.number().int().min(1).max(10).default(DEFAULT_PRIORITY).describe('1 runs first, 10 last.'),
+    cache: z.boolean().default(true).describe('false bypasses the result cache and in-flight sharing.'),
+  });
+}
+export type GenerationRequest = z.infer<ReturnType<typeof generationRequestSchema>>;
+
+export function generateWaitRequestSchema(limits: RequestLimits) {
+  return generationRequestSchema(limits).extend({
+    timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(limits.maxWaitMs)
+      .default(limits.defaultWaitMs)
+      .describe('How long to wait for the result before answering 202.'),
+  });
+}
+
+/** A chat message, for jobs made by the OpenAI-compatible chat endpoint. */
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+/** What a BullMQ job carries. Either `prompt` (completion) or `messages` (chat) is set. */
+export interface JobData {
+  prompt?: string;
+  messages?: ChatMessage[];
+  sampling: Sampling;
+  /** Cache key when the request may be cached; the worker stores the result under it. */
+  cacheKey?: string;
+  /** Model the client asked for (informational: a worker serves the model it has loaded). */
+  model?: string;
+  /** Epoch ms the API accepted the request. */
+  acceptedAt: number;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface Timings {
+  /** From acceptance by the API to the start of generation in a worker. */
+  queued_ms: number;
+  /** From the start of generation to the first generated token (prompt evaluation included). */
+  ttft_ms: number;
+  /** From the start of generation to the last token. */
+  generation_ms: number;
+  /** completion_tokens per second of generation after the first token. */
+  tokens_per_second: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  finish_reason: FinishReason;
+  usage: Usage;
+  model: string;
+  cached: boolean;
+  timings: Timings;
+}
+
+/** What the worker's progress reports carry (BullMQ `job.progress`). */
+export interface JobProgress {
+  tokens: number;
+}

@@ -1,0 +1,21 @@
+/**
+ * Every Redis key this system writes besides BullMQ's own (`<prefix>:<queue>:*`).
+ * Documented in docs/redis.md; change both together.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** String (JSON result), TTL = CACHE_TTL_SECONDS. */
+    cache: (hash: string) => `${prefix}:cache:${hash}`,
+    /** Stream of a job's token events, capped and expiring with the job's retention. */
+    stream: (jobId: string) => `${prefix}:stream:${jobId}`,
+    /** String set when a job is cancelled, read by the worker that starts or runs it. */
+    cancelFlag: (jobId: string) => `${prefix}:cancel:${jobId}`,
+    /** Pub/sub channel announcing cancellations to every worker. */
+    cancelChannel: `${prefix}:cancel`,
+    /** Hash: a record of a waiting job that was cancelled (and so removed from the queue). */
+    tombstone: (jobId: string) => `${prefix}:tomb:${jobId}`,
+    /** Sorted set: worker id → last heartbeat (epoch ms). */
+    workers: `${prefix}:workers`,
+  } as const;
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

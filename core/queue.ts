@@ -1,0 +1,35 @@
+import { Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { GenerationResult, JobData } from './job-contract.ts';
+
+/** Job name of every generation job (chat and completion alike). */
+export const GENERATE_JOB = 'generate';
+
+export type GenerateQueue = Queue<JobData, GenerationResult, typeof GENERATE_JOB>;
+
+/** Attempts with exponential backoff for transient failures; retention by age and count. */
+export function defaultJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS },
+    removeOnComplete: { age: config.KEEP_COMPLETED_SECONDS, count: config.KEEP_COMPLETED_COUNT },
+    removeOnFail: { age: config.KEEP_FAILED_SECONDS, count: config.KEEP_FAILED_COUNT },
+  };
+}
+
+export function createQueue(config: Config, connection: Redis): GenerateQueue {
+  return new Queue<JobData, GenerationResult, typeof GENERATE_JOB>(config.QUEUE_NAME, {
+    connection: connection as ConnectionOptions,
+    prefix: config.REDIS_PREFIX,
+    defaultJobOptions: defaultJobOptions(config),
+  });
+}
+
+/** Queue events need a blocking connection of their own (BullMQ duplicates the one given). */
+export function createQueueEvents(config: Config, connection: Redis): QueueEvents {
+  return new QueueEvents(config.QUEUE_NAME, {
+    connection: connection as ConnectionOptions,
+    prefix: config.REDIS_PREFIX,
+  });
+}

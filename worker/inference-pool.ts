@@ -1,0 +1,83 @@
+import { MessageChannel } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { ModelError } from '../core/errors.ts';
+import type { ChatMessage, Sampling } from '../core/job-contract.ts';
+import {
+  CANCEL_MESSAGE,
+  type GenerateOutcome,
+  type ModelInfo,
+  type Task,
+  type ThreadSettings,
+  type TokenEvent,
+} from './inference-protocol.ts';
+
+const runningFromSources = import.meta.url.endsWith('.ts');
+const threadModule = new URL(runningFromSources ? './inference-thread.ts' : './inference-thread.js', import.meta.url);
+const entryFile = runningFromSources ? new URL('./thread-bootstrap.mjs', import.meta.url) : threadModule;
+
+export interface Generation {
+  outcome: Promise<GenerateOutcome>;
+  /** Asks the thread to stop; generation ends within a token or two with the partial text. */
+  cancel(): void;
+}
+
+/** The worker's inference engine: POOL_THREADS threads, each with one model and SEQUENCES_PER_THREAD sequences. */
+export class InferencePool {
+  private constructor(
+    private readonly piscina: Piscina,
+    readonly model: ModelInfo,
+    readonly capacity: number,
+  ) {}
+
+  static async start(settings: ThreadSettings, threads: number): Promise<InferencePool> {
+    const piscina = new Piscina({
+      filename: fileURLToPath(entryFile),
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: settings.sequences,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Threads must keep their event loops free between awaits so cancel messages arrive.
+      atomics: 'disabled',
+      workerData: { settings, entry: threadModule.href },
+    });
+    let model: ModelInfo;
+    try {
+      model = (await piscina.run({ type: 'info' } satisfies Task)) as ModelInfo;
+    } catch (error) {
+      await piscina.destroy();
+      throw new ModelError('model_load_failed', `llama.cpp could not load ${settings.modelPath}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return new InferencePool(piscina, model, threads * settings.sequences);
+  }
+
+  generate(input: { prompt?: string; messages?: ChatMessage[]; sampling: Sampling }, onToken: (event: TokenEvent) => void): Generation {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', onToken);
+    this.running += 1;
+    const outcome = this.piscina
+      .run({ type: 'generate', ...input, port: port2 } satisfies Task, { transferList: [port2] })
+      .then((value) => value as GenerateOutcome)
+      .finally(() => {
+        this.running -= 1;
+        port1.close();
+      });
+    return {
+      outcome,
+      cancel: () => port1.postMessage(CANCEL_MESSAGE),
+    };
+  }
+
+  /** Generations running right now (each holds one sequence). */
+  get busy(): number {
+    return this.running;
+  }
+
+  private running = 0;
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,58 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { ChatMessage, FinishReason, Sampling, Timings } from '../core/job-contract.ts';
+
+/** What the main thread gives each pool thread at start (piscina `workerData`). */
+export interface ThreadSettings {
+  modelPath: string;
+  contextSize: number;
+  sequences: number;
+  threads: number;
+}
+
+/** Facts about the loaded model, reported once by a pool thread. */
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  parameters: number | undefined;
+  fileType: string;
+  contextSize: number;
+  trainContextSize: number;
+  sizeBytes: number;
+  loadMs: number;
+  hasChatTemplate: boolean;
+}
+
+export interface InfoTask {
+  type: 'info';
+}
+
+export interface GenerateTask {
+  type: 'generate';
+  prompt?: string;
+  messages?: ChatMessage[];
+  sampling: Sampling;
+  /** Tokens flow out through this port as they are generated; `'cancel'` flows in. */
+  port: MessagePort;
+}
+
+export type Task = InfoTask | GenerateTask;
+
+/** Posted on the task's port: text generated since the previous event, and the running token count. */
+export interface TokenEvent {
+  text: string;
+  tokens: number;
+}
+
+export const CANCEL_MESSAGE = 'cancel';
+
+/** Deterministic failures come back as values: errors crossing threads lose their fields. */
+export type GenerateOutcome =
+  | {
+      ok: true;
+      text: string;
+      finishReason: FinishReason;
+      promptTokens: number;
+      completionTokens: number;
+      timings: Omit<Timings, 'queued_ms'>;
+    }
+  | { ok: false; code: string; message: string };

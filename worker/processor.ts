@@ -1,0 +1,119 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ResultCache } from '../core/cache.ts';
+import type { GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
+import type { RedisKeys } from '../core/keys.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Generation, InferencePool } from './inference-pool.ts';
+import type { TokenStreamWriter } from './token-stream-writer.ts';
+
+export interface ProcessorDeps {
+  pool: InferencePool;
+  redis: Redis;
+  keys: RedisKeys;
+  cache: ResultCache;
+  streams: TokenStreamWriter;
+  modelId: string;
+  logger: Logger;
+  /** Throttle of `job.updateProgress` (ms): progress is for humans, not for every token. */
+  progressIntervalMs?: number;
+  onFinished?: (job: Job<JobData>, result: GenerationResult) => void;
+}
+
+/**
+ * Runs one BullMQ job in the pool. Generations in flight are tracked by job id so that a
+ * cancellation (pub/sub) or shutdown reaches the thread that runs them.
+ */
+export class JobProcessor {
+  private readonly running = new Map<string, Generation>();
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  get activeJobIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  cancel(jobId: string): boolean {
+    const generation = this.running.get(jobId);
+    generation?.cancel();
+    return generation !== undefined;
+  }
+
+  cancelAll(): void {
+    for (const generation of this.running.values()) generation.cancel();
+  }
+
+  readonly process = async (job: Job<JobData, GenerationResult>): Promise<GenerationResult> => {
+    const { pool, redis, keys, cache, streams } = this.deps;
+    const jobId = job.id ?? '';
+    const startedAt = Date.now();
+    const queuedMs = Math.max(0, startedAt - job.data.acceptedAt);
+
+    // A job cancelled while it waited, but picked up before it could be removed, ends here.
+    if ((await redis.exists(keys.cancelFlag(jobId))) === 1) {
+      const result = this.buildResult('', 'cancelled', 0, 0, queuedMs, { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 });
+      await streams.open(jobId, job.attemptsMade + 1).end(result);
+      return result;
+    }
+
+    const stream = streams.open(jobId, job.attemptsMade + 1);
+    const progressEvery = this.deps.progressIntervalMs ?? 250;
+    let lastProgressAt = 0;
+    const generation = pool.generate(
+      { ...(job.data.prompt === undefined ? {} : { prompt: job.data.prompt }), ...(job.data.messages ? { messages: job.data.messages } : {}), sampling: job.data.sampling },
+      (event) => {
+        stream.push(event.text, event.tokens);
+        const now = Date.now();
+        if (now - lastProgressAt >= progressEvery) {
+          lastProgressAt = now;
+          job.updateProgress({ tokens: event.tokens } satisfies JobProgress).catch(() => undefined);
+        }
+      },
+    );
+    this.running.set(jobId, generation);
+    // The flag may have been set between the check above and registration.
+    if ((await redis.exists(keys.cancelFlag(jobId))) === 1) generation.cancel();
+
+    let outcome;
+    try {
+      outcome = await generation.outcome;
+    } catch (error) {
+      // The thread died or the pool failed: transient, BullMQ retries with backoff.
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (lastAttempt) await stream.fail((error as Error).message);
+      else await stream.close();
+      throw error;
+    } finally {
+      this.running.delete(jobId);
+    }
+    if (!outcome.ok) {
+      await stream.fail(`${outcome.code}: ${outcome.message}`);
+      throw new UnrecoverableError(`${outcome.code}: ${outcome.message}`);
+    }
+
+    const result = this.buildResult(outcome.text, outcome.finishReason, outcome.promptTokens, outcome.completionTokens, queuedMs, outcome.timings);
+    await job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
+    await stream.end(result);
+    if (job.data.cacheKey) await cache.set(job.data.cacheKey, result);
+    this.deps.onFinished?.(job, result);
+    return result;
+  };
+
+  private buildResult(
+    text: string,
+    finishReason: GenerationResult['finish_reason'],
+    promptTokens: number,
+    completionTokens: number,
+    queuedMs: number,
+    timings: Omit<GenerationResult['timings'], 'queued_ms'>,
+  ): GenerationResult {
+    return {
+      text,
+      finish_reason: finishReason,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      model: this.deps.modelId,
+      cached: false,
+      timings: { queued_ms: queuedMs, ...timings },
+    };
+  }
+}
