@@ -72,6 +72,8 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     {
       connection: bullConnection as ConnectionOptions,
       prefix: config.REDIS_PREFIX,
+      // Recorded on each job as `processedBy`: which worker ran it.
+      name: id,
       concurrency: pool.capacity,
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.JOB_LOCK_MS,
