@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { configuredModel, modelIdFor } from '../core/model/resolve.ts';
-import { createQueue, createQueueEvents } from '../core/queue.ts';
+import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
@@ -14,6 +14,7 @@ import { JobService } from './job-service.ts';
 export interface ApiService {
   app: Express;
   deps: ApiDeps;
+  queue: GenerateQueue;
   close(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   return {
     app: createApp(deps),
     deps,
+    queue,
     async close() {
       await events.close();
       await queue.close();

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
+
+async function waitForTokens(baseUrl: string, id: string, atLeast: number) {
+  for (;;) {
+    const { body } = await http(baseUrl, 'GET', `/api/v1/jobs/${id}`);
+    if (body.status === 'active' && body.progress.tokens >= atLeast) return body;
+    if (body.status !== 'waiting' && body.status !== 'active') throw new Error(`job ended ${body.status} before cancel`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('DELETE /api/v1/jobs/:id', () => {
+  let stack: TestStack;
+  const long = { prompt: 'Once upon a time', max_tokens: 2000, cache: false };
+
+  beforeAll(async () => {
+    // One sequence, a long context: a job can be held active while we cancel it.
+    stack = await startStack({ env: { CONTEXT_SIZE: '2048', SEQUENCES_PER_THREAD: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('stops an active job in its worker; it ends cancelled with the partial text', async () => {
+    const created = await http(stack.baseUrl, 'POST', '/api/v1/jobs', long);
+    const active = await waitForTokens(stack.baseUrl, created.body.id, 1);
+    const res = await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    const job = await pollUntilDone(stack.baseUrl, created.body.id);
+    expect(job.status).toBe('cancelled');
+    expect(job.result.finish_reason).toBe('cancelled');
+    expect(job.result.usage.completion_tokens).toBeGreaterThanOrEqual(active.progress.tokens);
+    expect(job.result.usage.completion_tokens).toBeLessThan(2000);
+    expect(job.result.text.length).toBeGreaterThan(0);
+    expect(job.finished_at).toBeDefined();
+  });
+
+  it('leaves the thread serving the next job with the same model (no reload, no crash)', async () => {
+    const loadMs = stack.worker!.pool.model.loadMs;
+    const res = await http(stack.baseUrl, 'POST', '/api/v1/generate', { prompt: 'Once upon a time', max_tokens: 12, temperature: 0, cache: false });
+    expect(res.status).toBe(200);
+    expect(res.body.finish_reason).toBe('length');
+    expect(res.body.text).toMatch(/^, there was a little/);
+    expect(stack.worker!.pool.model.loadMs).toBe(loadMs);
+  });
+
+  it('removes a waiting job; it reads as cancelled', async () => {
+    const blocker = await http(stack.baseUrl, 'POST', '/api/v1/jobs', long);
+    await waitForTokens(stack.baseUrl, blocker.body.id, 1);
+    const queued = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { ...long, max_tokens: 5 });
+    const res = await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${queued.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    expect((await http(stack.baseUrl, 'GET', `/api/v1/jobs/${queued.body.id}`)).body.status).toBe('cancelled');
+    expect(await stack.api.queue.getJob(queued.body.id)).toBeUndefined();
+    await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${blocker.body.id}`);
+  });
+
+  it('answers 409 for a finished job and 404 for an unknown one', async () => {
+    const done = await http(stack.baseUrl, 'POST', '/api/v1/generate', { prompt: 'Hi', max_tokens: 2, cache: false });
+    const res = await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${done.body.id}`);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('job_finished');
+    const unknown = await http(stack.baseUrl, 'DELETE', '/api/v1/jobs/00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+  });
+});
