@@ -73,6 +73,20 @@ describe('submit and poll (real Redis, real model)', () => {
       expect(job.result.text).toBe(', there was a little girl named');
     });
 
+    it('fails a prompt longer than the context at once, without retries, saying why', async () => {
+      const prompt = 'Once upon a time there was a dog. '.repeat(100);
+      const created = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { prompt, max_tokens: 8, cache: false });
+      const job = await pollUntilDone(stack.baseUrl, created.body.id);
+      expect(job.status).toBe('failed');
+      expect(job.error.code).toBe('prompt_too_long');
+      expect(job.error.message).toMatch(/context holds 512 tokens/);
+      expect((await stack.api.queue.getJob(created.body.id))?.attemptsMade).toBe(1);
+
+      const waited = await http(stack.baseUrl, 'POST', '/api/v1/generate', { prompt, max_tokens: 8, cache: false });
+      expect(waited.status).toBe(400);
+      expect(waited.body.error.code).toBe('prompt_too_long');
+    });
+
     it('answers 404 for an unknown job', async () => {
       const res = await http(stack.baseUrl, 'GET', '/api/v1/jobs/00000000-0000-4000-8000-000000000000');
       expect(res.status).toBe(404);
