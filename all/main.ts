@@ -10,7 +10,8 @@ import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
-import { createBoardRouter } from '../dashboard/board.ts';
+import { BOARD_PATH, createProtectedBoard } from '../dashboard/board.ts';
+import { announceGeneratedPassword } from '../dashboard/credentials.ts';
 import { startWorkerService } from '../worker/worker-service.ts';
 
 const config = loadConfigOrExit();
@@ -23,7 +24,8 @@ await runMain(logger, async () => {
 
   const boardConnection = createRedis(redis.url, 'worker', logger, 'dashboard');
   const boardQueue = createQueue(config, boardConnection);
-  api.app.use('/admin/queues', createBoardRouter([boardQueue], '/admin/queues', { readOnly: false }));
+  const board = createProtectedBoard([boardQueue], config);
+  api.app.use(BOARD_PATH, board.router);
   finishApp(api.app, api.deps);
 
   const server = await listen(api.app, config.PORT, config.HOST);
@@ -32,9 +34,11 @@ await runMain(logger, async () => {
   process.stdout.write(
     `\n  llm-orchestrator is ready (model: ${worker.modelId})\n` +
       `    API         ${base}/api/v1/generate\n` +
-      `    Bull Board  ${base}/admin/queues\n` +
+      `    Bull Board  ${base}${BOARD_PATH}  (user ${board.credentials.user})\n` +
+      `    Metrics     ${base}/metrics\n` +
       `    Health      ${base}/api/ready\n\n`,
   );
+  announceGeneratedPassword(board.credentials, `${base}${BOARD_PATH}`);
 
   handleShutdown(logger, async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,6 +4,7 @@ import { ResultCache } from '../core/cache.ts';
 import type { Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { configuredModel, modelIdFor } from '../core/model/resolve.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
@@ -26,6 +27,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   await assertNoEviction(redis, logger);
   const queue = createQueue(config, redis);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const untrackQueue = trackQueueState(queue);
   const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
   const events = createQueueEvents(config, eventsConnection);
   events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));
@@ -47,6 +49,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     deps,
     queue,
     async close() {
+      untrackQueue();
       await events.close();
       await queue.close();
       await eventsConnection.quit().catch(() => undefined);

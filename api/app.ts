@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import { httpMetrics, metricsHandler } from '../core/metrics/http.ts';
 import type { ApiDeps } from './deps.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { cancelJob } from './handlers/cancel-job.ts';
@@ -15,8 +16,10 @@ export function createApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(requestContext(deps.logger));
+  app.use(httpMetrics());
 
   app.get('/api/health', health);
+  app.get('/metrics', metricsHandler());
   app.get('/api/ready', ready(deps));
 
   const json = express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: true });

@@ -5,6 +5,7 @@ import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import type { ChatMessage, GenerationResult, JobData, JobProgress, JobStatus, Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
+import { processMetrics } from '../core/metrics/registry.ts';
 import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
 
 /** Ids of answers served from the cache: pollable like jobs while the entry lives. */
@@ -46,6 +47,8 @@ const iso = (ms: number | undefined) => (ms === undefined || ms === 0 ? undefine
 
 /** Submit, look up, wait for and cancel generation jobs: the API's side of the job contract. */
 export class JobService {
+  private readonly metrics = processMetrics().m;
+
   constructor(
     private readonly deps: {
       queue: GenerateQueue;
@@ -65,7 +68,10 @@ export class JobService {
     const hash = cacheable ? cacheHash(this.deps.cacheModelId, submission.input, submission.sampling) : undefined;
     if (hash) {
       const hit = await cache.get(hash);
-      if (hit) return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit };
+      if (hit) {
+        this.metrics.cacheRequests.inc({ result: 'hit' });
+        return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit };
+      }
     }
     const jobId = randomUUID();
     const data: JobData = {
@@ -82,7 +88,10 @@ export class JobService {
       ...(hash ? { deduplication: { id: hash } } : {}),
     });
     const id = job.id ?? jobId;
-    return { kind: 'queued', id, job, coalesced: id !== jobId };
+    const coalesced = id !== jobId;
+    if (hash) this.metrics.cacheRequests.inc({ result: coalesced ? 'coalesced' : 'miss' });
+    if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name });
+    return { kind: 'queued', id, job, coalesced };
   }
 
   async get(id: string): Promise<JobView> {
@@ -123,6 +132,7 @@ export class JobService {
     if (state !== 'active') {
       try {
         await job.remove();
+        this.metrics.jobsCancelled.inc({ queue: queue.name });
         await redis
           .multi()
           .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now() })

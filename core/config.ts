@@ -34,6 +34,12 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Port of the standalone dashboard process. Default `8081`. */
   DASHBOARD_PORT: int(0, 65535).default(8081),
+  /** User name for Bull Board (HTTP basic auth). Default `admin`. */
+  DASHBOARD_USER: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('admin'),
+  /** Password for Bull Board. Default: unset, meaning a random one generated at start and printed once. */
+  DASHBOARD_PASSWORD: z.string().min(1).optional(),
+  /** Bull Board shows queues and jobs but cannot retry, remove or pause anything. Default `false`. */
+  DASHBOARD_READ_ONLY: bool.default(false),
 
   /** Model: a `.gguf` path. Default: `../shared/models/stories260K.gguf` when it exists. */
   MODEL: z.string().min(1).optional(),

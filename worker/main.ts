@@ -2,16 +2,25 @@ import { loadConfigOrExit } from '../core/config.ts';
 import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
+import { startMetricsServer } from '../core/metrics/server.ts';
 import { startWorkerService } from './worker-service.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger('worker', config.LOG_LEVEL);
 
 await runMain(logger, async () => {
+  // Up before the model loads, so a slow load is visible (process metrics) and /health answers.
+  const metrics = await startMetricsServer({ port: config.WORKER_METRICS_PORT, host: config.HOST }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE'
+      ? new Error(`WORKER_METRICS_PORT ${config.WORKER_METRICS_PORT} is in use: give each worker on this host its own port, or 0 for a free one`)
+      : error;
+  });
+  logger.info({ port: metrics.port, url: `http://${config.HOST}:${metrics.port}/metrics` }, 'worker metrics listening');
   const redis = await resolveRedis(config.REDIS_URL, logger);
   const worker = await startWorkerService(config, redis.url, logger);
   handleShutdown(logger, async () => {
     await worker.close();
+    await metrics.close();
     await redis.stop();
   });
 });

@@ -4,6 +4,7 @@ import type { ResultCache } from '../core/cache.ts';
 import type { GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { recordGeneration } from '../core/metrics/inference.ts';
 import type { Generation, InferencePool } from './inference-pool.ts';
 import type { TokenStreamWriter } from './token-stream-writer.ts';
 
@@ -92,6 +93,7 @@ export class JobProcessor {
     }
 
     const result = this.buildResult(outcome.text, outcome.finishReason, outcome.promptTokens, outcome.completionTokens, queuedMs, outcome.timings);
+    recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
     await job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
     await stream.end(result);
     if (job.data.cacheKey) await cache.set(job.data.cacheKey, result);

@@ -6,6 +6,8 @@ import { llamaThreadsPerPoolThread, type Config } from '../core/config.ts';
 import type { GenerationResult, JobData } from '../core/job-contract.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { trackInferencePool } from '../core/metrics/inference.ts';
+import { trackJobOutcomes } from '../core/metrics/job-outcomes.ts';
 import { resolveModelSource } from '../core/model/resolve.ts';
 import { assertNoEviction, createRedis } from '../core/redis.ts';
 import { InferencePool } from './inference-pool.ts';
@@ -41,6 +43,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     config.POOL_THREADS,
   );
   logger.info({ model: source.id, loadMs: Math.round(pool.model.loadMs), contextSize: pool.model.contextSize }, 'model loaded');
+  const untrackPool = trackInferencePool({ ...pool.model, id: source.id }, pool);
 
   const processor = new JobProcessor({
     pool,
@@ -86,6 +89,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed');
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
+  trackJobOutcomes(worker);
 
   // Cancellations are broadcast; the worker that runs the job stops it.
   const subscriber = createRedis(redisUrl, 'worker', logger, 'worker-cancel');
@@ -120,6 +124,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
       await drained;
       clearTimeout(timer);
       await redis.zrem(keys.workers, id).catch(() => undefined);
+      untrackPool();
       await pool.close();
       subscriber.disconnect();
       await bullConnection.quit().catch(() => undefined);

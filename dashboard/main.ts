@@ -1,0 +1,41 @@
+import type { AddressInfo } from 'node:net';
+import { listen } from '../api/api-service.ts';
+import { loadConfigOrExit } from '../core/config.ts';
+import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { resolveRedis } from '../core/local-redis.ts';
+import { createLogger } from '../core/logger.ts';
+import { trackQueueState } from '../core/metrics/queue-state.ts';
+import { createQueue } from '../core/queue.ts';
+import { createRedis } from '../core/redis.ts';
+import { createDashboardApp } from './app.ts';
+import { BOARD_PATH } from './board.ts';
+import { announceGeneratedPassword } from './credentials.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('dashboard', config.LOG_LEVEL);
+
+await runMain(logger, async () => {
+  const redis = await resolveRedis(config.REDIS_URL, logger);
+  // A reader that waits out Redis restarts rather than failing: the board is for looking, not for accepting work.
+  const connection = createRedis(redis.url, 'worker', logger, 'dashboard');
+  const queue = createQueue(config, connection);
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const untrackQueue = trackQueueState(queue);
+
+  const { app, credentials } = createDashboardApp({ config, logger, queues: [queue] });
+  const server = await listen(app, config.DASHBOARD_PORT, config.HOST);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  if (credentials.generated) logger.warn('DASHBOARD_PASSWORD is not set: a password was generated for this run and printed on stdout');
+  logger.info({ url: `${url}${BOARD_PATH}`, port, readOnly: config.DASHBOARD_READ_ONLY, user: credentials.user }, 'dashboard listening');
+  announceGeneratedPassword(credentials, `${url}${BOARD_PATH}`);
+
+  handleShutdown(logger, async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    untrackQueue();
+    await queue.close();
+    await connection.quit().catch(() => undefined);
+    await redis.stop();
+  });
+});
