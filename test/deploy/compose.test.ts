@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema } from '../../core/config.ts';
+import { cleanEnv, readEnvFile, repo, requireTool, run } from './tools.ts';
+
+interface Service {
+  image?: string;
+  command?: string[] | string;
+  environment?: Record<string, string | number | null>;
+  ports?: unknown[];
+  labels?: Record<string, string>;
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  volumes?: string[];
+  mem_limit?: string | number;
+  stop_grace_period?: string;
+  scale?: number;
+}
+
+/** Application settings that compose sets itself instead of reading them from .env. */
+const SET_BY_COMPOSE = new Set(['HOST', 'PORT', 'WORKER_METRICS_PORT', 'DASHBOARD_PORT', 'MODELS_DIR', 'REDIS_URL', 'SHUTDOWN_GRACE_MS']);
+const APP_SERVICES = ['api', 'worker', 'dashboard'] as const;
+
+/** Seconds in a compose duration such as `150s`, `2m30s` or `1m`. */
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, value, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(h|m|s|ms)/g)) {
+    total += Number(value) * { h: 3600, m: 60, s: 1, ms: 0.001 }[unit as 'h' | 'm' | 's' | 'ms'];
+  }
+  return total;
+}
+
+let services: Record<string, Service>;
+let envExample: Map<string, string>;
+
+beforeAll(() => {
+  requireTool('docker-compose', 'docker-compose');
+  const result = run('docker-compose', ['--env-file', '.env.example', '-f', 'docker-compose.yml', 'config'], {
+    cwd: repo('compose'),
+    env: cleanEnv(),
+  });
+  if (result.status !== 0) throw new Error(`docker-compose config rejected the stack:\n${result.stderr}`);
+  services = (parse(result.stdout) as { services: Record<string, Service> }).services;
+  envExample = readEnvFile(repo('compose', '.env.example'));
+});
+
+const service = (name: string): Service => {
+  const found = services[name];
+  if (!found) throw new Error(`no service ${name} in the resolved configuration`);
+  return found;
+};
+const command = (s: Service): string => (Array.isArray(s.command) ? s.command.join(' ') : (s.command ?? ''));
+
+describe('compose/docker-compose.yml resolved by docker-compose config with .env.example', () => {
+  it('has every service the monitoring configuration scrapes', () => {
+    for (const name of ['traefik', 'api', 'worker', 'dashboard', 'redis', 'redis-exporter', 'prometheus', 'grafana', 'node-exporter', 'cadvisor']) {
+      expect(services, name).toHaveProperty(name);
+    }
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.image, name).toMatch(/^[^:]+(?::\d+)?\/?[^:]*:[^:]+$/);
+      const tag = s.image!.slice(s.image!.lastIndexOf(':') + 1);
+      expect(tag, `${name} uses ${s.image}`).not.toMatch(/^(latest|stable|main|edge)$/);
+      expect(tag, `${name} uses ${s.image}`).toMatch(/\d/);
+    }
+  });
+
+  it('gives every service a health check', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.healthcheck?.test, name).toBeDefined();
+      expect(s.healthcheck?.disable, name).not.toBe(true);
+    }
+  });
+
+  it('routes /api and /v1 to the api replicas with load-balancer health checks, on plain and TLS entry points', () => {
+    const labels = service('api').labels ?? {};
+    expect(labels['traefik.enable']).toBe('true');
+    expect(labels['traefik.http.routers.api.rule']).toBe('PathPrefix(`/api`) || PathPrefix(`/v1`)');
+    expect(labels['traefik.http.routers.api.entrypoints']).toBe('web');
+    expect(labels['traefik.http.routers.api-secure.rule']).toBe(labels['traefik.http.routers.api.rule']);
+    expect(labels['traefik.http.routers.api-secure.entrypoints']).toBe('websecure');
+    expect(labels['traefik.http.routers.api-secure.tls']).toBe('true');
+    expect(labels['traefik.http.services.api.loadbalancer.server.port']).toBe('8080');
+    expect(labels['traefik.http.services.api.loadbalancer.healthcheck.path']).toBe('/api/health');
+    expect(service('api').scale).toBeGreaterThanOrEqual(2);
+    expect(service('api').ports ?? []).toEqual([]);
+  });
+
+  it('routes /admin to the dashboard, which demands credentials from .env', () => {
+    const dashboard = service('dashboard');
+    expect(dashboard.labels?.['traefik.http.routers.dashboard.rule']).toBe('PathPrefix(`/admin`)');
+    expect(dashboard.labels?.['traefik.http.services.dashboard.loadbalancer.server.port']).toBe('8081');
+    expect(dashboard.environment?.DASHBOARD_PASSWORD).toBe(envExample.get('DASHBOARD_PASSWORD'));
+    expect(dashboard.ports ?? []).toEqual([]);
+  });
+
+  it('exposes Traefik metrics on :8082 and its dashboard on :8080 only on loopback and behind basic auth', () => {
+    const traefik = service('traefik');
+    expect(traefik.environment?.TRAEFIK_ENTRYPOINTS_METRICS_ADDRESS).toBe(':8082');
+    expect(traefik.environment?.TRAEFIK_METRICS_PROMETHEUS_ENTRYPOINT).toBe('metrics');
+    expect(traefik.environment?.TRAEFIK_ENTRYPOINTS_TRAEFIK_ADDRESS).toBe(':8080');
+    expect(traefik.environment?.TRAEFIK_API_INSECURE).toBeUndefined();
+    expect(traefik.environment?.TRAEFIK_PROVIDERS_DOCKER_EXPOSEDBYDEFAULT).toBe('false');
+    expect(traefik.ports).toContain('127.0.0.1:8080:8080/tcp');
+    const dynamic = parse(readFileSync(repo('compose', 'traefik', 'dynamic', 'dashboard.yml'), 'utf8'));
+    const router = dynamic.http.routers['traefik-dashboard'];
+    expect(router.service).toBe('api@internal');
+    expect(router.entryPoints).toEqual(['traefik']);
+    expect(router.middlewares).toEqual(['traefik-dashboard-auth']);
+    expect(dynamic.http.middlewares['traefik-dashboard-auth'].basicAuth.users).toEqual(['{{ env "DASHBOARD_HTPASSWD" }}']);
+    expect(traefik.environment?.DASHBOARD_HTPASSWD).toBeTruthy();
+  });
+
+  it('runs Redis with AOF every second, noeviction and a password, unpublished', () => {
+    const redis = service('redis');
+    const line = command(redis);
+    expect(line).toContain('--appendonly yes');
+    expect(line).toContain('--appendfsync everysec');
+    expect(line).toContain('--maxmemory-policy noeviction');
+    expect(line).toMatch(/--requirepass "\$\$REDISCLI_AUTH"/);
+    expect(redis.environment?.REDISCLI_AUTH).toBe(envExample.get('REDIS_PASSWORD'));
+    expect(redis.ports).toBeUndefined();
+    expect(redis.volumes?.some((v) => v.endsWith(':/data:rw') || v.endsWith(':/data'))).toBe(true);
+    for (const name of APP_SERVICES) {
+      expect(service(name).environment?.REDIS_URL).toBe(`redis://:${envExample.get('REDIS_PASSWORD')}@redis:6379`);
+    }
+  });
+
+  it('keeps Prometheus unpublished and mounts the monitoring configuration into it and Grafana', () => {
+    expect(service('prometheus').ports).toBeUndefined();
+    expect(service('prometheus').volumes).toContain(`${repo('monitoring', 'prometheus')}:/etc/prometheus:ro`);
+    expect(service('grafana').volumes?.some((v) => v.startsWith(repo('monitoring', 'grafana')))).toBe(true);
+    expect(service('grafana').ports).toEqual([{ published: 3000, target: 3000 }]);
+    expect(service('grafana').environment?.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+  });
+
+  it('scales workers with a memory limit, the shared models volume and a stop grace longer than their drain', () => {
+    const worker = service('worker');
+    expect(worker.scale).toBeGreaterThanOrEqual(1);
+    expect(worker.mem_limit).toBeTruthy();
+    expect(worker.volumes).toContain('models:/models:rw');
+    expect(worker.environment?.MODELS_DIR).toBe('/models');
+    expect(worker.environment?.WORKER_METRICS_PORT).toBe('9464');
+    expect(worker.ports).toBeUndefined();
+    const graceMs = Number(worker.environment?.SHUTDOWN_GRACE_MS);
+    expect(graceMs).toBeGreaterThanOrEqual(60_000);
+    expect(seconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs + 10_000);
+  });
+
+  it('serves every scrape target of monitoring/prometheus/prometheus.yml on the port Prometheus expects', () => {
+    const prometheus = parse(readFileSync(repo('monitoring', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
+    // Where each service listens for its metrics, as this stack configures it.
+    const metricsPort: Record<string, number> = {
+      api: Number(service('api').environment?.PORT),
+      worker: Number(service('worker').environment?.WORKER_METRICS_PORT),
+      dashboard: Number(service('dashboard').environment?.DASHBOARD_PORT),
+      traefik: Number(String(service('traefik').environment?.TRAEFIK_ENTRYPOINTS_METRICS_ADDRESS).replace(':', '')),
+      'node-exporter': 9100,
+      cadvisor: 8080,
+      'redis-exporter': 9121,
+    };
+    const targets: [string, number][] = [];
+    for (const job of prometheus.scrape_configs) {
+      for (const sc of job.static_configs ?? []) {
+        for (const target of sc.targets) {
+          const [host, port] = target.split(':');
+          if (host !== 'localhost') targets.push([host!, Number(port)]);
+        }
+      }
+      for (const dns of job.dns_sd_configs ?? []) for (const name of dns.names) targets.push([name, dns.port]);
+    }
+    expect(targets.length).toBeGreaterThanOrEqual(7);
+    for (const [host, port] of targets) {
+      expect(services, `scrape target ${host}`).toHaveProperty(host);
+      expect(metricsPort[host], `port of ${host}`).toBe(port);
+    }
+  });
+
+  it('binds the application to all interfaces inside its containers', () => {
+    expect(service('api').environment?.HOST).toBe('0.0.0.0');
+    expect(service('dashboard').environment?.HOST).toBe('0.0.0.0');
+  });
+});
+
+describe('compose/.env.example', () => {
+  const keys = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
+
+  it('lists every application setting that compose does not set itself', () => {
+    const missing = keys.filter((key) => !SET_BY_COMPOSE.has(key) && !envExample.has(key));
+    expect(missing, 'add these to compose/.env.example and the x-app-env block of docker-compose.yml').toEqual([]);
+  });
+
+  it('passes every application setting it lists to the containers that read it', () => {
+    for (const key of keys.filter((k) => envExample.has(k))) {
+      // Bull Board's settings reach only the dashboard; everything else reaches every role.
+      const readers = key.startsWith('DASHBOARD_') ? ['dashboard'] : APP_SERVICES;
+      for (const name of readers) {
+        expect(service(name).environment, `${key} in ${name}`).toHaveProperty(key);
+      }
+    }
+  });
+
+  it('shows the built-in default wherever it gives an application setting a value', () => {
+    for (const key of keys) {
+      const example = envExample.get(key);
+      const parsed = configSchema.shape[key].safeParse(undefined);
+      if (!example || !parsed.success || parsed.data === undefined || typeof parsed.data === 'object') continue;
+      expect(example, key).toBe(String(parsed.data));
+    }
+  });
+
+  it('holds only placeholder secrets, which run_microservices.sh refuses to start with', () => {
+    for (const key of ['REDIS_PASSWORD', 'DASHBOARD_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'TRAEFIK_DASHBOARD_USERS']) {
+      expect(envExample.get(key), key).toMatch(/change[.-]me/);
+    }
+  });
+});
