@@ -4,6 +4,7 @@ import { ResultCache } from '../core/cache.ts';
 import type { Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { configuredModel, modelIdFor } from '../core/model/resolve.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
@@ -28,6 +29,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const queue = createQueue(config, redis);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const untrackQueue = trackQueueState(queue);
+  initSubmissionCounters(queue.name);
   const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
   const events = createQueueEvents(config, eventsConnection);
   events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));

@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
-import type { GenerationResult, JobData } from '../job-contract.ts';
+import { FINISH_REASONS, type GenerationResult, type JobData } from '../job-contract.ts';
+import { CACHE_RESULTS } from './names.ts';
 import { processMetrics, type Metrics } from './registry.ts';
 
 /**
@@ -10,6 +11,9 @@ import { processMetrics, type Metrics } from './registry.ts';
 export function trackJobOutcomes(worker: Worker<JobData, GenerationResult>, metrics: Metrics = processMetrics()): void {
   const { m } = metrics;
   const queue = { queue: worker.name };
+  // Series exist from the start at 0, so rate() and ratios see the first job too (Prometheus cannot rate a series it never saw).
+  for (const reason of FINISH_REASONS) if (reason !== 'cancelled') m.jobsCompleted.inc({ ...queue, finish_reason: reason }, 0);
+  for (const counter of [m.jobsFailed, m.jobsRetried, m.jobsCancelled, m.jobsStalled]) counter.inc(queue, 0);
   worker.on('completed', (_job, result) => {
     if (result.finish_reason === 'cancelled') m.jobsCancelled.inc(queue);
     else m.jobsCompleted.inc({ ...queue, finish_reason: result.finish_reason });
@@ -24,4 +28,12 @@ export function trackJobOutcomes(worker: Worker<JobData, GenerationResult>, metr
 /** BullMQ's own rule, read after the failed attempt was counted: attempts left and a retryable error. */
 function willRetry(job: Job, error: Error): boolean {
   return error.name !== 'UnrecoverableError' && job.attemptsMade < (job.opts.attempts ?? 1);
+}
+
+/** The API's counters at 0 from the start, for the same reason as the worker's. */
+export function initSubmissionCounters(queueName: string, metrics: Metrics = processMetrics()): void {
+  const { m } = metrics;
+  m.jobsSubmitted.inc({ queue: queueName }, 0);
+  m.jobsCancelled.inc({ queue: queueName }, 0);
+  for (const result of CACHE_RESULTS) m.cacheRequests.inc({ result }, 0);
 }
