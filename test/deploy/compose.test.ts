@@ -181,8 +181,7 @@ describe('compose/docker-compose.yml resolved by docker-compose config with .env
   });
 
   it('binds the application to all interfaces inside its containers', () => {
-    expect(service('api').environment?.HOST).toBe('0.0.0.0');
-    expect(service('dashboard').environment?.HOST).toBe('0.0.0.0');
+    for (const name of APP_SERVICES) expect(service(name).environment?.HOST, name).toBe('0.0.0.0');
   });
 });
 

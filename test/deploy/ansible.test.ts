@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { cleanEnv, readEnvFile, repo, requireTool, run } from './tools.ts';
+
+const ansibleDir = repo('ansible');
+const ansibleEnv = (extra: Record<string, string> = {}) =>
+  cleanEnv({ ANSIBLE_CONFIG: path.join(ansibleDir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ...extra });
+
+describe('ansible/playbooks/deploy_microservices.yml', () => {
+  it('passes ansible-playbook --syntax-check', () => {
+    requireTool('ansible-playbook', 'ansible');
+    const result = run('ansible-playbook', ['-i', 'inventory.example.yml', 'playbooks/deploy_microservices.yml', '--syntax-check'], {
+      cwd: ansibleDir,
+      env: ansibleEnv(),
+    });
+    expect(result.stderr).not.toMatch(/ERROR/);
+    expect(result.status).toBe(0);
+  });
+
+  it('passes ansible-lint with the production profile', () => {
+    requireTool('ansible-lint', 'ansible-lint');
+    const result = run('ansible-lint', ['--nocolor'], { cwd: ansibleDir, env: ansibleEnv() });
+    const output = result.stdout + result.stderr;
+    expect(output, output).toMatch(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+    expect(result.status).toBe(0);
+  });
+});
+
+/**
+ * The role's .env template and secret checks, run for real on this machine: a throwaway play
+ * loads the role's defaults and vars, runs its validation and renders its template, and
+ * docker-compose must then accept the rendered file.
+ */
+describe('the llmo_stack role renders compose/.env', () => {
+  let dir: string;
+  const secrets = {
+    llmo_redis_password: 'R3disPassw0rdR3disPassw0rd',
+    llmo_api_keys: ['key-one-0123456789abcdef', `sha256:${'ab'.repeat(32)}`],
+    llmo_dashboard_password: 'board password with spaces',
+    llmo_grafana_admin_password: 'grafana-admin-0123',
+    llmo_traefik_dashboard_users: 'admin:$2y$05$abcdefghijklmnopqrstuu5Y0h0aU6sQ1rL4m1GJwUQ0H3qQvN5Z6',
+  };
+
+  beforeAll(() => {
+    requireTool('ansible-playbook', 'ansible');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-ansible-'));
+    const role = path.join(ansibleDir, 'roles', 'llmo_stack');
+    writeFileSync(
+      path.join(dir, 'render.yml'),
+      [
+        '- name: Render the stack environment',
+        '  hosts: localhost',
+        '  connection: local',
+        '  gather_facts: false',
+        '  vars_files:',
+        `    - ${role}/defaults/main.yml`,
+        `    - ${role}/vars/main.yml`,
+        '  tasks:',
+        '    - name: Validate',
+        `      ansible.builtin.import_tasks: ${role}/tasks/validate.yml`,
+        '    - name: Render',
+        '      ansible.builtin.template:',
+        `        src: ${role}/templates/env.j2`,
+        `        dest: ${dir}/.env`,
+        '        mode: "0600"',
+        `        validate: sh -c '! grep -Eq "change[.-]me" "$1"' validate-env %s`,
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const play = (vars: Record<string, unknown>) => {
+    writeFileSync(path.join(dir, 'vars.json'), JSON.stringify({ llmo_source_dir: repo(), ...vars }));
+    return run('ansible-playbook', ['-i', 'localhost,', path.join(dir, 'render.yml'), '-e', `@${path.join(dir, 'vars.json')}`], {
+      cwd: dir,
+      env: ansibleEnv(),
+    });
+  };
+  const recap = (output: string) => /localhost\s+: ok=(\d+)\s+changed=(\d+)/.exec(output);
+
+  it('writes every key of .env.example, the inventory overrides and the vault secrets, mode 600', () => {
+    const result = play({ ...secrets, llmo_image: 'registry.example.com/llmo', llmo_image_version: '1.2.3', llmo_env: { WORKER_REPLICAS: 3, API_PORT: 8088 } });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    const env = readEnvFile(path.join(dir, '.env'));
+    const example = readEnvFile(repo('compose', '.env.example'));
+    expect([...env.keys()].sort()).toEqual([...example.keys()].sort());
+    expect(env.get('WORKER_REPLICAS')).toBe('3');
+    expect(env.get('API_PORT')).toBe('8088');
+    expect(env.get('APP_IMAGE')).toBe('registry.example.com/llmo');
+    expect(env.get('REDIS_PASSWORD')).toBe(secrets.llmo_redis_password);
+    expect(env.get('API_KEYS')).toBe(secrets.llmo_api_keys.join(','));
+    expect(env.get('TRAEFIK_DASHBOARD_USERS')).toBe(secrets.llmo_traefik_dashboard_users);
+    expect(env.get('MAX_QUEUE_DEPTH')).toBe(example.get('MAX_QUEUE_DEPTH'));
+    expect(statSync(path.join(dir, '.env')).mode & 0o777).toBe(0o600);
+  });
+
+  it('is accepted by docker-compose, which resolves the secrets as written', () => {
+    requireTool('docker-compose', 'docker-compose');
+    const result = run('docker-compose', ['--env-file', path.join(dir, '.env'), '-f', repo('compose', 'docker-compose.yml'), 'config'], {
+      cwd: repo('compose'),
+      env: cleanEnv(),
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const services = parse(result.stdout).services;
+    expect(services.worker.scale).toBe(3);
+    expect(services.api.image).toBe('registry.example.com/llmo:1.2.3');
+    expect(services.api.environment.REDIS_URL).toBe(`redis://:${secrets.llmo_redis_password}@redis:6379`);
+    expect(services.dashboard.environment.DASHBOARD_PASSWORD).toBe(secrets.llmo_dashboard_password);
+    // docker-compose config prints `$` as `$$`; the container receives single dollars.
+    expect(services.traefik.environment.DASHBOARD_HTPASSWD.replaceAll('$$', '$')).toBe(secrets.llmo_traefik_dashboard_users);
+    expect(services.traefik.ports).toContainEqual({ published: 8088, target: 80 });
+  });
+
+  it('changes nothing when run again with the same values', () => {
+    const before = readFileSync(path.join(dir, '.env'), 'utf8');
+    const result = play({ ...secrets, llmo_image: 'registry.example.com/llmo', llmo_image_version: '1.2.3', llmo_env: { WORKER_REPLICAS: 3, API_PORT: 8088 } });
+    expect(result.status).toBe(0);
+    expect(recap(result.stdout)?.[2]).toBe('0');
+    expect(readFileSync(path.join(dir, '.env'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to run without a secret, naming the variable', () => {
+    const { llmo_grafana_admin_password: _omitted, ...rest } = secrets;
+    const result = play(rest);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toContain('llmo_grafana_admin_password is missing, a placeholder, or malformed');
+  });
+
+  it('refuses the placeholders of vault.example.yml', () => {
+    const example = parse(readFileSync(path.join(ansibleDir, 'vault.example.yml'), 'utf8'));
+    const result = play(example);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toContain('llmo_redis_password is missing, a placeholder, or malformed');
+  });
+});
