@@ -1,6 +1,10 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError } from '../core/errors.ts';
+import { AppError, unavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { isRedisUnavailableError } from '../core/redis.ts';
+
+/** Seconds a client is asked to wait while Redis is away (a restart with AOF takes a few). */
+const REDIS_RETRY_AFTER_SECONDS = 2;
 
 /** Body-parser and http-errors style errors carry `status`/`type`; map them to our codes. */
 function fromHttpError(error: unknown): AppError | undefined {
@@ -39,11 +43,17 @@ export function errorHandler(logger: Logger, format: ErrorBodyFormat = nativeErr
       next(error);
       return;
     }
+    const redisAway = !(error instanceof AppError) && isRedisUnavailableError(error);
     const appError =
       error instanceof AppError
         ? error
-        : (fromHttpError(error) ?? new AppError(500, 'internal_error', 'internal error', { expose: false, cause: error }));
-    if (appError.status >= 500) {
+        : redisAway
+          ? unavailable('redis_unavailable', 'the job store is unavailable; retry shortly', REDIS_RETRY_AFTER_SECONDS)
+          : (fromHttpError(error) ?? new AppError(500, 'internal_error', 'internal error', { expose: false, cause: error }));
+    if (redisAway) {
+      // An outage means many of these: one short line each, no stack.
+      logger.warn({ err: (error as Error).message, requestId: res.locals.requestId, path: req.path }, 'redis unavailable');
+    } else if (appError.status >= 500) {
       logger.error({ err: error, requestId: res.locals.requestId, path: req.path }, 'request failed');
     }
     const message = appError.expose ? appError.message : 'internal error';

@@ -93,6 +93,29 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
   /** A worker counts as alive for `/api/ready` if it reported within this many ms. Default `15000`. */
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(15_000),
+
+  /**
+   * API keys, comma-separated: each a raw key of at least 16 characters, or `sha256:<64 hex>` (the
+   * SHA-256 of a key, so the secret need not be stored). Default: unset, meaning anyone who can
+   * reach the API may use it (the API warns at start).
+   */
+  API_KEYS: z
+    .string()
+    .refine((value) => {
+      const keys = value.split(',').map((key) => key.trim()).filter(Boolean);
+      return keys.length > 0 && keys.every((key) => /^sha256:[0-9a-fA-F]{64}$/.test(key) || /^[\x21-\x7e]{16,}$/.test(key));
+    }, 'each key must be at least 16 printable characters without spaces, or sha256:<64 hex digits>')
+    .optional(),
+  /** `/metrics` of the API requires an API key too. Default `false` (scrapes come from the internal network). */
+  METRICS_REQUIRE_KEY: bool.default(false),
+  /** Requests each API key (or client IP, when anonymous) may make per window. Default `6000`; `0` turns the limit off. */
+  RATE_LIMIT_REQUESTS: int(0).default(6000),
+  /** Length of the rate limit window in seconds. Default `60`. */
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** Jobs waiting in the queue above which submissions get 503 with Retry-After. Default `10000`; `0` turns it off. */
+  MAX_QUEUE_DEPTH: int(0).default(10_000),
+  /** The API reads the model's vocabulary (not its weights) to refuse prompts longer than the context with 400. Default `true`. */
+  CHECK_PROMPT_TOKENS: bool.default(true),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -29,24 +29,75 @@ export function createRedis(url: string, role: ConnectionRole, logger?: Logger, 
   return redis;
 }
 
-/** Waits until a connection is ready (fail-fast connections do not queue commands before that). */
-export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+/**
+ * Errors that retrying cannot cure: Redis refused the credentials of REDIS_URL, or its TLS
+ * certificate did not verify. Waiting for readiness stops at once on these, with a clear message,
+ * instead of reconnecting forever in silence.
+ */
+function permanentConnectionError(error: Error & { code?: string }): Error | undefined {
+  if (/^(WRONGPASS|NOAUTH|ERR invalid password|ERR AUTH)/.test(error.message)) {
+    return new Error(`Redis refused the connection's credentials (${error.message}); check the password in REDIS_URL (redis://:password@host:port).`);
+  }
+  if (error.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS/.test(error.code)) {
+    return new Error(`TLS connection to Redis failed (${error.code}: ${error.message}); check the certificate or the CA (NODE_EXTRA_CA_CERTS).`);
+  }
+  return undefined;
+}
+
+/**
+ * Waits until a connection is ready (fail-fast connections do not queue commands before that):
+ * at most `timeoutMs`, or as long as it takes when `timeoutMs` is undefined (workers at start),
+ * but never past an error that retrying cannot cure.
+ */
+export async function waitReady(redis: Redis, timeoutMs: number | undefined = 5000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
-    }, timeoutMs);
+    let lastError: Error | undefined;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            cleanup();
+            reject(new Error(`Redis not reachable within ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`));
+          }, timeoutMs);
     const onReady = () => {
       cleanup();
       resolve();
     };
+    const onError = (error: Error) => {
+      lastError = error;
+      const permanent = permanentConnectionError(error);
+      if (permanent) {
+        cleanup();
+        reject(permanent);
+      }
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off('ready', onReady);
+      redis.off('error', onError);
     };
     redis.on('ready', onReady);
+    redis.on('error', onError);
   });
+}
+
+/** Redis error replies that mean "not now" (loading its AOF, out of memory, a replica, busy), not "wrong request". */
+const UNAVAILABLE_REPLIES = /^(LOADING|OOM|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|NOAUTH|WRONGPASS)\b/;
+
+/**
+ * True for errors that say Redis is away or cannot serve right now, as ioredis and BullMQ report
+ * them: a fail-fast connection that is not connected ("Stream isn't writeable..."), a connection
+ * that closed under a command, retries per request exhausted, or an error reply such as LOADING
+ * while a restarted Redis reads its AOF. Requests that meet one get a fast 503, not a 500.
+ */
+export function isRedisUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  const message = error.message;
+  if (message.startsWith("Stream isn't writeable") || message === 'Connection is closed.') return true;
+  if (/^(connect )?(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND)\b/.test(message)) return true;
+  return error.name === 'ReplyError' && UNAVAILABLE_REPLIES.test(message);
 }
 
 /**
@@ -54,6 +105,7 @@ export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
  * Managed services that forbid CONFIG (the policy is then set in their parameter group) are trusted with a warning.
  */
 export async function assertNoEviction(redis: Redis, logger: Logger): Promise<void> {
+  await waitReady(redis, undefined);
   let policy: string | undefined;
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];

@@ -1,0 +1,57 @@
+import type { RequestHandler } from 'express';
+import helmet from 'helmet';
+import { createQueue } from '../../core/queue.ts';
+import type { ApiDeps } from '../deps.ts';
+import { ApiKeyring } from './api-keys.ts';
+import { enforce, identify } from './authenticate.ts';
+import { backpressure, QueueDepthGauge } from './backpressure.ts';
+import { promptLimit } from './prompt-limit.ts';
+import { promptTokenizer } from './prompt-tokens.ts';
+import { isOpenPath } from './public-paths.ts';
+import { rateLimit } from './rate-limit.ts';
+import { readJsonBody } from './read-json-body.ts';
+
+export interface Security {
+  /** Security headers (helmet): install first, so every response carries them. */
+  headers: RequestHandler;
+  /**
+   * Everything a request passes before a router sees it, in this order: who is calling, the
+   * caller's rate limit, refusal without a valid key, queue backpressure (POST), the body (read
+   * once, bounded), and the prompt's length in tokens. Open paths (probes, docs, metrics unless
+   * they need a key, Bull Board with its own credentials) skip it.
+   */
+  guard: RequestHandler[];
+}
+
+export function createSecurity(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis'>): Security {
+  const { config, logger, redis } = deps;
+  const keyring = ApiKeyring.fromSetting(config.API_KEYS);
+  if (keyring.empty) {
+    logger.warn(
+      { host: config.HOST },
+      'SECURITY WARNING: API_KEYS is not set, so the API serves anyone who can reach it (no authentication). ' +
+        'Set API_KEYS before exposing it beyond this machine; see docs/security.md.',
+    );
+  } else {
+    logger.info({ keys: keyring.size }, 'API keys configured: requests need "Authorization: Bearer <key>" or "x-api-key"');
+  }
+
+  const depthQueue = createQueue(config, redis);
+  const gauge = new QueueDepthGauge(async () => {
+    const counts = await depthQueue.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }, logger);
+
+  const steps: RequestHandler[] = [
+    identify(keyring),
+    rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: `${config.REDIS_PREFIX}:rl` }, logger),
+    enforce(logger),
+    backpressure(gauge, config.MAX_QUEUE_DEPTH),
+    readJsonBody(config.BODY_LIMIT_BYTES),
+    promptLimit(promptTokenizer(config, logger), config.MAX_PROMPT_CHARS),
+  ];
+  const skipOpen = (step: RequestHandler): RequestHandler => (req, res, next) =>
+    isOpenPath(req.path, config) ? next() : step(req, res, next);
+
+  return { headers: helmet(), guard: steps.map(skipOpen) };
+}
