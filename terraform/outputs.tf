@@ -1,0 +1,34 @@
+output "alb_url" {
+  description = "Base URL of the API (/api/v1/..., /v1/...) and Bull Board (/admin/queues)."
+  value       = "${local.https ? "https" : "http"}://${aws_lb.main.dns_name}"
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repositories to push images to, by image (one image serves every role)."
+  value       = { app = aws_ecr_repository.app.repository_url }
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster running the api, worker and dashboard services."
+  value       = aws_ecs_cluster.main.name
+}
+
+output "redis_primary_endpoint" {
+  description = "ElastiCache primary endpoint (TLS, AUTH); reachable only from the task security groups."
+  value       = aws_elasticache_replication_group.redis.primary_endpoint_address
+}
+
+output "models_file_system_id" {
+  description = "EFS file system holding the models (access point /models)."
+  value       = aws_efs_file_system.models.id
+}
+
+output "log_groups" {
+  description = "CloudWatch log group of each service."
+  value       = { for service, group in aws_cloudwatch_log_group.service : service => group.name }
+}
+
+output "backlog_metric" {
+  description = "CloudWatch namespace and metric name worker autoscaling follows."
+  value       = { namespace = local.metric_namespace, metric = "BacklogPerWorker" }
+}

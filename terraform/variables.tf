@@ -1,0 +1,180 @@
+variable "environment" {
+  description = "Deployment environment: dev runs one NAT gateway, one Redis node and small tasks; prod runs one NAT per AZ and a Multi-AZ Redis."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be \"dev\" or \"prod\"."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be a region name such as eu-west-1."
+  }
+}
+
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "llmo"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
+    error_message = "name must be 2-21 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC; split into two public and two private subnets."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
+    error_message = "vpc_cidr must be a valid IPv4 CIDR block of /20 or larger."
+  }
+}
+
+variable "allowed_ingress_cidrs" {
+  description = "Client CIDR blocks allowed to reach the load balancer on ports 80 and 443."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.allowed_ingress_cidrs) > 0 && alltrue([for cidr in var.allowed_ingress_cidrs : can(cidrnetmask(cidr))])
+    error_message = "allowed_ingress_cidrs must list at least one valid IPv4 CIDR block."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN for the HTTPS listener. Empty: HTTP only (not for production traffic)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be empty or an ACM certificate ARN."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the application image in the ECR repository (pushed by CI or by hand, see docs/deploy.md)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    error_message = "image_tag must be a valid Docker tag other than \"latest\": deployments name an exact version."
+  }
+}
+
+variable "model" {
+  description = "MODEL setting of the application: a .gguf path under /models (on EFS) or a remote model URI downloaded once into EFS. Empty: the project's default model."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = length(var.model) <= 512
+    error_message = "model must be at most 512 characters."
+  }
+}
+
+variable "app_settings" {
+  description = "Further application settings (docs/configuration.md) passed to every container, e.g. { CONTEXT_SIZE = \"4096\" }. Secrets do not belong here."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.app_settings) : can(regex("^[A-Z][A-Z0-9_]*$", key)) && !contains(["REDIS_URL", "API_KEYS", "DASHBOARD_PASSWORD"], key)])
+    error_message = "app_settings keys must be upper-case setting names; REDIS_URL, API_KEYS and DASHBOARD_PASSWORD come from SSM Parameter Store."
+  }
+}
+
+variable "api" {
+  description = "API service size: Fargate CPU units, memory (MiB), and task count bounds (scaled on CPU)."
+  type = object({
+    cpu           = number
+    memory        = number
+    desired_count = number
+    min_count     = number
+    max_count     = number
+  })
+  default = {
+    cpu           = 512
+    memory        = 1024
+    desired_count = 2
+    min_count     = 2
+    max_count     = 6
+  }
+
+  validation {
+    condition     = var.api.min_count >= 1 && var.api.min_count <= var.api.desired_count && var.api.desired_count <= var.api.max_count
+    error_message = "api counts must satisfy 1 <= min_count <= desired_count <= max_count."
+  }
+}
+
+variable "worker" {
+  description = "Worker service size: Fargate CPU units, memory (MiB: model + context + ~300 MB), task count bounds, and the queue backlog per worker that autoscaling aims at."
+  type = object({
+    cpu                     = number
+    memory                  = number
+    min_count               = number
+    max_count               = number
+    target_backlog_per_task = number
+  })
+  default = {
+    cpu                     = 4096
+    memory                  = 8192
+    min_count               = 1
+    max_count               = 8
+    target_backlog_per_task = 4
+  }
+
+  validation {
+    condition     = contains([1024, 2048, 4096, 8192, 16384], var.worker.cpu) && var.worker.memory >= 2048 && var.worker.memory <= 122880
+    error_message = "worker.cpu must be a Fargate size of 1024-16384 units and worker.memory between 2048 and 122880 MiB."
+  }
+
+  validation {
+    condition     = var.worker.min_count >= 1 && var.worker.min_count <= var.worker.max_count && var.worker.target_backlog_per_task > 0
+    error_message = "worker counts must satisfy 1 <= min_count <= max_count, and target_backlog_per_task must be positive."
+  }
+}
+
+variable "redis_node_type" {
+  description = "ElastiCache node type. BullMQ keeps queued jobs, results and token streams in Redis: size it for the retention settings."
+  type        = string
+  default     = "cache.t4g.small"
+
+  validation {
+    condition     = can(regex("^cache\\.[a-z0-9]+\\.[a-z0-9]+$", var.redis_node_type))
+    error_message = "redis_node_type must be an ElastiCache node type such as cache.t4g.small."
+  }
+}
+
+variable "ssm_prefix" {
+  description = "SSM Parameter Store path holding the secrets the operator creates before the first apply: <prefix>/redis-auth-token, <prefix>/api-keys, <prefix>/dashboard-password (SecureString). Default /<name>/<environment>."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.ssm_prefix == "" || can(regex("^/[A-Za-z0-9_./-]+[^/]$", var.ssm_prefix))
+    error_message = "ssm_prefix must be empty or an absolute parameter path without a trailing slash."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the logs of every service."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention period CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}

@@ -1,0 +1,213 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { formatProblems, loadTerraform, type Terraform } from './terraform.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed HCL is untyped JSON */
+
+let tf: Terraform;
+beforeAll(async () => {
+  tf = await loadTerraform();
+});
+
+/** `${aws_x.name.attr}` → ['aws_x', 'name']; undefined when the expression is not such a reference. */
+const refOf = (expression: unknown): [string, string] | undefined => {
+  const match = /^\$\{([a-z0-9_]+)\.([a-z0-9_]+)(?:\[[^\]]*\])?\.[a-z_]+\}$/.exec(String(expression));
+  return match ? [match[1]!, match[2]!] : undefined;
+};
+const all = (type: string): [string, any][] => Object.entries(tf.resources[type] ?? {});
+const coversPort = (rule: any, port: number) =>
+  rule.ip_protocol === '-1' || (Number(rule.from_port) <= port && port <= Number(rule.to_port));
+
+describe('terraform/*.tf', () => {
+  it('parses with the HCL parser, every file', () => {
+    expect([...tf.files.keys()]).toEqual(expect.arrayContaining(['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']));
+    expect(Object.keys(tf.resources).length).toBeGreaterThan(20);
+  });
+
+  it('is formatted as terraform fmt formats it', () => {
+    const problems = [...tf.files].flatMap(([name, text]) => formatProblems(name, text));
+    expect(problems).toEqual([]);
+  });
+
+  it('has a format check that catches misaligned attributes and bad indentation', () => {
+    const bad = 'resource "a" "b" {\n  name = "x"\n  longer_name = 1\n  inner {\n     deep = 1\n  }\n}\n';
+    expect(formatProblems('bad.tf', bad).sort()).toEqual([
+      'bad.tf:2: "=" of name at column 8, terraform fmt puts it at 15',
+      'bad.tf:5: indented 5, expected 4',
+    ]);
+  });
+});
+
+describe('variables and outputs', () => {
+  it('gives every variable a description and a validation with its error message', () => {
+    for (const [name, variable] of Object.entries(tf.variables)) {
+      expect(variable.description, name).toMatch(/\w{3,}/);
+      expect(variable.type, name).toBeDefined();
+      expect(variable.validation?.length, `${name} has no validation`).toBeGreaterThan(0);
+      for (const validation of variable.validation) {
+        expect(validation.condition, name).toContain(`var.${name}`);
+        expect(validation.error_message, name).toMatch(/\w+/);
+      }
+    }
+  });
+
+  it('accepts only dev and prod as environment', () => {
+    const environment = tf.variables.environment;
+    expect(environment.default).toBeUndefined();
+    expect(environment.validation[0].condition).toBe('${contains(["dev", "prod"], var.environment)}');
+  });
+
+  it('outputs the load balancer URL and the ECR repository URLs, with descriptions', () => {
+    expect(tf.outputs.alb_url.value).toContain('aws_lb.main.dns_name');
+    expect(tf.outputs.ecr_repository_urls.value).toEqual({ app: '${aws_ecr_repository.app.repository_url}' });
+    for (const [name, output] of Object.entries(tf.outputs)) expect(output.description, name).toMatch(/\w{3,}/);
+  });
+});
+
+describe('network', () => {
+  it('has a public and a private subnet in each of two AZs, private ones routed through NAT', () => {
+    expect(tf.locals.azs).toBe('${slice(data.aws_availability_zones.available.names, 0, 2)}');
+    expect(tf.resource('aws_subnet', 'public').count).toBe('${length(local.azs)}');
+    expect(tf.resource('aws_subnet', 'private').count).toBe('${length(local.azs)}');
+    expect(tf.resource('aws_subnet', 'private').map_public_ip_on_launch).toBeUndefined();
+    expect(tf.resource('aws_route_table', 'private').route[0].nat_gateway_id).toMatch(/aws_nat_gateway\.main/);
+    expect(tf.resource('aws_nat_gateway', 'main').subnet_id).toMatch(/aws_subnet\.public/);
+  });
+
+  it('never opens Redis (6379) or NFS (2049) to a CIDR block, only to security groups', () => {
+    expect(tf.resources.aws_security_group_rule).toBeUndefined();
+    for (const [name, group] of all('aws_security_group')) expect(group.ingress, `inline ingress in ${name}`).toBeUndefined();
+    for (const [name, rule] of all('aws_vpc_security_group_ingress_rule')) {
+      if (coversPort(rule, 6379) || coversPort(rule, 2049)) {
+        expect(rule.cidr_ipv4, name).toBeUndefined();
+        expect(rule.cidr_ipv6, name).toBeUndefined();
+        expect(rule.prefix_list_id, name).toBeUndefined();
+        expect(rule.referenced_security_group_id, name).toBeDefined();
+      }
+    }
+    const redisRules = all('aws_vpc_security_group_ingress_rule').filter(([, r]) => r.security_group_id === '${aws_security_group.redis.id}');
+    const efsRules = all('aws_vpc_security_group_ingress_rule').filter(([, r]) => r.security_group_id === '${aws_security_group.efs.id}');
+    expect(redisRules.map(([, r]) => [r.from_port, r.to_port])).toEqual([[6379, 6379]]);
+    expect(efsRules.map(([, r]) => [r.from_port, r.to_port])).toEqual([[2049, 2049]]);
+    expect(Object.keys(tf.resource('aws_vpc_security_group_ingress_rule', 'efs_from_tasks').for_each).sort()).toEqual(['api', 'worker']);
+  });
+
+  it('lets the internet reach only the load balancer', () => {
+    for (const [name, rule] of all('aws_vpc_security_group_ingress_rule')) {
+      if (rule.cidr_ipv4 !== undefined || rule.cidr_ipv6 !== undefined) expect(rule.security_group_id, name).toBe('${aws_security_group.alb.id}');
+    }
+  });
+});
+
+describe('Redis (ElastiCache)', () => {
+  it('never evicts, demands AUTH, encrypts in transit and at rest, and lives in private subnets', () => {
+    const group = tf.resource('aws_elasticache_replication_group', 'redis');
+    expect(group.transit_encryption_enabled).toBe(true);
+    expect(group.at_rest_encryption_enabled).toBe(true);
+    expect(group.auth_token).toBe('${data.aws_ssm_parameter.redis_auth_token.value}');
+    expect(group.security_group_ids).toEqual(['${aws_security_group.redis.id}']);
+
+    const [, parameterGroup] = refOf(group.parameter_group_name)!;
+    const parameters = tf.resource('aws_elasticache_parameter_group', parameterGroup).parameter;
+    expect(parameters).toContainEqual({ name: 'maxmemory-policy', value: 'noeviction' });
+
+    const [, subnetGroup] = refOf(group.subnet_group_name)!;
+    expect(tf.resource('aws_elasticache_subnet_group', subnetGroup).subnet_ids).toBe('${aws_subnet.private[*].id}');
+  });
+
+  it('gives the application a TLS URL from SSM Parameter Store', () => {
+    const url = tf.resource('aws_ssm_parameter', 'redis_url');
+    expect(url.type).toBe('SecureString');
+    expect(url.value).toMatch(/^rediss:\/\/:/);
+  });
+});
+
+describe('ECS services', () => {
+  const containersOf = (service: any): any[] => {
+    const [, family] = refOf(service.task_definition)!;
+    const definitions = String(tf.resource('aws_ecs_task_definition', family).container_definitions);
+    const names = [...definitions.matchAll(/local\.containers\.([a-z_]+)/g)].map((m) => m[1]!);
+    expect(names.length, family).toBeGreaterThan(0);
+    return names.map((name) => tf.locals.containers[name]);
+  };
+
+  it('runs api, worker and dashboard', () => {
+    expect(Object.keys(tf.resources.aws_ecs_service ?? {}).sort()).toEqual(['api', 'dashboard', 'worker']);
+  });
+
+  it('sends every container log to CloudWatch and health-checks every container', () => {
+    for (const [name, service] of all('aws_ecs_service')) {
+      for (const container of containersOf(service)) {
+        const where = `${name}/${container.name}`;
+        expect(container.logConfiguration.logDriver, where).toBe('awslogs');
+        expect(container.logConfiguration.options, where).toMatch(/local\.log_options\.\w+/);
+        expect(container.healthCheck.command[0], where).toBe('CMD');
+        expect(container.healthCheck.command.length, where).toBeGreaterThan(1);
+        expect(container.healthCheck.interval, where).toBeGreaterThan(0);
+        expect(container.healthCheck.startPeriod, where).toBeLessThanOrEqual(300);
+      }
+      expect(service.deployment_circuit_breaker?.[0], name).toEqual({ enable: true, rollback: true });
+    }
+    // Each service's options name its own log group.
+    expect(String(tf.locals.log_options)).toContain('awslogs-group         = aws_cloudwatch_log_group.service[service].name');
+    for (const service of ['api', 'worker', 'dashboard']) {
+      expect(tf.resource('aws_cloudwatch_log_group', 'service').for_each).toContain(`"${service}"`);
+    }
+  });
+
+  it('puts the services behind load balancer health checks where they take traffic', () => {
+    for (const name of ['api', 'dashboard']) {
+      const service = tf.resource('aws_ecs_service', name);
+      const [, targetGroup] = refOf(service.load_balancer[0].target_group_arn)!;
+      expect(tf.resource('aws_lb_target_group', targetGroup).health_check[0].path).toBe(name === 'api' ? '/api/health' : '/health');
+    }
+    expect(tf.resource('aws_ecs_service', 'worker').load_balancer).toBeUndefined();
+  });
+
+  it('routes /api and /v1 to the API and /admin to the dashboard', () => {
+    expect(tf.locals.routing).toMatchObject({
+      api: { paths: ['/api', '/api/*', '/v1/*'], target: '${aws_lb_target_group.api.arn}' },
+      dashboard: { paths: ['/admin', '/admin/*'], target: '${aws_lb_target_group.dashboard.arn}' },
+    });
+    expect(tf.resource('aws_lb_listener_rule', 'route').for_each).toBe('${local.routing}');
+  });
+
+  it('runs tasks in private subnets without public addresses', () => {
+    for (const [name, service] of all('aws_ecs_service')) {
+      expect(service.network_configuration[0].subnets, name).toBe('${aws_subnet.private[*].id}');
+      expect(service.network_configuration[0].assign_public_ip, name).toBe(false);
+    }
+  });
+
+  it('takes secrets from SSM Parameter Store, never from plain environment variables', () => {
+    for (const [name, container] of Object.entries<any>(tf.locals.containers)) {
+      expect(String(container.environment), name).toMatch(/^\$\{local\.environment\.\w+\}$/);
+      for (const secret of container.secrets) expect(secret.valueFrom, `${name} ${secret.name}`).toMatch(/^\$\{local\.secret_arns\.\w+\}$/);
+      expect(container.secrets.map((s: any) => s.name)).toContain('REDIS_URL');
+    }
+    expect(String(tf.locals.app_environment)).not.toMatch(/REDIS_URL|API_KEYS|DASHBOARD_PASSWORD/);
+  });
+
+  it('mounts the EFS model store into workers with encryption in transit and IAM authorization', () => {
+    const worker = tf.resource('aws_ecs_task_definition', 'worker');
+    const efs = worker.volume[0].efs_volume_configuration[0];
+    expect(efs.transit_encryption).toBe('ENABLED');
+    expect(efs.authorization_config[0].iam).toBe('ENABLED');
+    expect(tf.locals.containers.worker.mountPoints).toContainEqual({ sourceVolume: 'models', containerPath: '/models', readOnly: false });
+    expect(tf.resource('aws_efs_mount_target', 'models').subnet_id).toMatch(/aws_subnet\.private/);
+    expect(tf.resource('aws_efs_file_system', 'models').encrypted).toBe(true);
+  });
+
+  it('gives workers the longest stop timeout Fargate allows, above their drain time', () => {
+    const worker = tf.locals.containers.worker;
+    expect(worker.stopTimeout).toBe(120);
+    expect(tf.locals.environment.worker).toContain('SHUTDOWN_GRACE_MS = "100000"');
+  });
+
+  it('scales workers on the queue backlog per worker', () => {
+    const target = tf.resource('aws_appautoscaling_target', 'worker');
+    expect(target.resource_id).toContain('aws_ecs_service.worker.name');
+    const policy = tf.resource('aws_appautoscaling_policy', 'worker_backlog');
+    expect(policy.resource_id).toBe('${aws_appautoscaling_target.worker.resource_id}');
+    expect(policy.target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metric_name).toBe('BacklogPerWorker');
+  });
+});
