@@ -6,7 +6,8 @@ import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
-import { configuredModel, modelIdFor } from '../core/model/resolve.ts';
+import { expectedModelId } from '../core/model/resolve.ts';
+import { ServedModelView } from '../core/model/served-models.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { createApp } from './app.ts';
@@ -35,23 +36,35 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));
   await events.waitUntilReady();
 
-  const modelId = modelIdFor(configuredModel(config));
+  // Workers publish the model they serve; until one has, the id configuration predicts stands in.
+  const models = new ServedModelView(redis, keys, config.WORKER_HEARTBEAT_TTL_MS, expectedModelId(config));
+  await models.start();
   const jobs = new JobService({
     queue,
     events,
     redis,
     keys,
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
-    cacheModelId: `${modelId}${config.USE_INT8 ? ':int8' : ''}`,
+    cacheModelId: () => models.id(),
     tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, 3600),
   });
-  const deps: ApiDeps = { config, logger, redis, keys, jobs, modelId };
+  const deps: ApiDeps = {
+    config,
+    logger,
+    redis,
+    keys,
+    jobs,
+    get modelId() {
+      return models.id();
+    },
+  };
   return {
     app: createApp(deps),
     deps,
     queue,
     async close() {
       untrackQueue();
+      models.close();
       await events.close();
       await queue.close();
       await eventsConnection.quit().catch(() => undefined);

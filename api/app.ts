@@ -7,6 +7,7 @@ import { createJob } from './handlers/create-job.ts';
 import { generate } from './handlers/generate.ts';
 import { getJob } from './handlers/get-job.ts';
 import { health } from './handlers/health.ts';
+import { listModels } from './handlers/list-models.ts';
 import { ready } from './handlers/ready.ts';
 import { requestContext } from './request-context.ts';
 import { createSecurity } from './security/security.ts';
@@ -34,7 +35,9 @@ export function createApp(deps: ApiDeps): Express {
   v1.get('/jobs/:id', getJob(deps));
   v1.delete('/jobs/:id', cancelJob(deps));
   v1.post('/generate', json, generate(deps));
+  v1.get('/models', listModels(deps));
   app.use('/api/v1', v1);
+  app.get('/v1/models', listModels(deps));
 
   return app;
 }

@@ -11,6 +11,9 @@ export interface ApiDeps {
   redis: Redis;
   keys: RedisKeys;
   jobs: JobService;
-  /** Name of the served model, as results and /v1/models show it. */
-  modelId: string;
+  /**
+   * Id of the served model, as results and /v1/models show it (`<name>:<quantization>`). A live
+   * value (workers publish it in Redis): read it per request, do not copy it.
+   */
+  readonly modelId: string;
 }

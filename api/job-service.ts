@@ -56,8 +56,8 @@ export class JobService {
       redis: Redis;
       keys: RedisKeys;
       cache: ResultCache;
-      /** Model identity used in cache keys. */
-      cacheModelId: string;
+      /** Model identity used in cache keys: the id the workers serve, read at each submission. */
+      cacheModelId: () => string;
       tombstoneTtlSeconds: number;
     },
   ) {}
@@ -65,7 +65,7 @@ export class JobService {
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { queue, cache } = this.deps;
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
-    const hash = cacheable ? cacheHash(this.deps.cacheModelId, submission.input, submission.sampling) : undefined;
+    const hash = cacheable ? cacheHash(this.deps.cacheModelId(), submission.input, submission.sampling) : undefined;
     if (hash) {
       const hit = await cache.get(hash);
       if (hit) {

@@ -41,12 +41,20 @@ export const configSchema = z.object({
   /** Bull Board shows queues and jobs but cannot retry, remove or pause anything. Default `false`. */
   DASHBOARD_READ_ONLY: bool.default(false),
 
-  /** Model: a `.gguf` path. Default: `../shared/models/stories260K.gguf` when it exists. */
+  /**
+   * Model: a `.gguf` path, a remote URI (`hf:<user>/<repo>/<file>.gguf`, `https://…/x.gguf`; downloaded
+   * once into MODELS_DIR) or `builtin:tiny` (random weights). Default: unset, meaning DEFAULT_MODEL_URI,
+   * falling back to `../shared/models/stories260K.gguf`, then `builtin:tiny`, when it cannot be fetched.
+   */
   MODEL: z.string().min(1).optional(),
+  /** The model used when MODEL is unset. Default: Qwen2.5 0.5B Instruct, Q8_0 (see docs/models.md). */
+  DEFAULT_MODEL_URI: z.string().min(1).default('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf'),
   /** Directory where downloaded and converted models are kept. Default `./models`. */
   MODELS_DIR: z.string().min(1).default('models'),
   /** Use an INT8 (Q8_0) copy of F32/F16 models. Default `true`. */
   USE_INT8: bool.default(true),
+  /** How long a model server may stay silent (first answer, then between data) before a download fails. Default `30000`. */
+  MODEL_DOWNLOAD_TIMEOUT_MS: int(1000).default(30_000),
   /** Context size of each sequence in tokens (prompt + generation). Default `2048`, capped at the model's training context. */
   CONTEXT_SIZE: int(64, 1 << 20).default(2048),
   /** Piscina threads per worker process; each loads the model once. Default `1`. */

@@ -16,6 +16,8 @@ export function redisKeys(prefix: string) {
     tombstone: (jobId: string) => `${prefix}:tomb:${jobId}`,
     /** Sorted set: worker id → last heartbeat (epoch ms). */
     workers: `${prefix}:workers`,
+    /** Hash: worker id → JSON of the model it serves, refreshed with its heartbeat (read by `/v1/models`). */
+    models: `${prefix}:models`,
   } as const;
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -30,7 +30,8 @@ export class InferencePool {
     readonly capacity: number,
   ) {}
 
-  static async start(settings: ThreadSettings, threads: number): Promise<InferencePool> {
+  /** `known`: facts the main thread read from the GGUF header (file type), which override the thread's. */
+  static async start(settings: ThreadSettings, threads: number, known: Partial<ModelInfo> = {}): Promise<InferencePool> {
     const piscina = new Piscina({
       filename: fileURLToPath(entryFile),
       minThreads: threads,
@@ -50,7 +51,7 @@ export class InferencePool {
         cause: error,
       });
     }
-    return new InferencePool(piscina, model, threads * settings.sequences);
+    return new InferencePool(piscina, { ...model, ...known }, threads * settings.sequences);
   }
 
   generate(input: { prompt?: string; messages?: ChatMessage[]; sampling: Sampling }, onToken: (event: TokenEvent) => void): Generation {

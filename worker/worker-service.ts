@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { ResultCache } from '../core/cache.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { trackInferencePool } from '../core/metrics/inference.ts';
 import { trackJobOutcomes } from '../core/metrics/job-outcomes.ts';
 import { resolveModelSource } from '../core/model/resolve.ts';
+import { publishServedModel, withdrawServedModel, type ServedModel } from '../core/model/served-models.ts';
 import { assertNoEviction, createRedis } from '../core/redis.ts';
 import { InferencePool } from './inference-pool.ts';
 import { JobProcessor } from './processor.ts';
@@ -28,7 +30,8 @@ const HEARTBEAT_MS = 5000;
 export async function startWorkerService(config: Config, redisUrl: string, logger: Logger): Promise<WorkerService> {
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const keys = redisKeys(config.REDIS_PREFIX);
-  const source = resolveModelSource(config);
+  // Download, validate and quantize in this thread: a pool thread that fails to load is respawned by piscina.
+  const source = await resolveModelSource(config, logger);
   const threads = llamaThreadsPerPoolThread(config);
 
   const redis = createRedis(redisUrl, 'worker', logger, 'worker-commands');
@@ -41,8 +44,27 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   const pool = await InferencePool.start(
     { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: config.SEQUENCES_PER_THREAD, threads },
     config.POOL_THREADS,
+    { fileType: source.facts.quantization },
   );
-  logger.info({ model: source.id, loadMs: Math.round(pool.model.loadMs), contextSize: pool.model.contextSize }, 'model loaded');
+  logger.info(
+    { model: source.id, file: source.path, quantization: source.facts.quantization, loadMs: Math.round(pool.model.loadMs), contextSize: pool.model.contextSize },
+    'model loaded',
+  );
+  const served: ServedModel = {
+    id: source.id,
+    file: path.basename(source.path),
+    architecture: source.facts.architecture,
+    parameters: source.facts.parameters,
+    quantization: source.facts.quantization,
+    file_type: source.facts.fileType ?? null,
+    context_size: pool.model.contextSize,
+    train_context_size: source.facts.trainContextSize ?? null,
+    size_bytes: source.facts.sizeBytes,
+    random_weights: source.facts.randomWeights,
+    has_chat_template: pool.model.hasChatTemplate,
+    load_ms: Math.round(pool.model.loadMs),
+    loaded_at: Date.now(),
+  };
   const untrackPool = trackInferencePool({ ...pool.model, id: source.id }, pool);
 
   const processor = new JobProcessor({
@@ -102,6 +124,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     redis
       .zadd(keys.workers, Date.now(), id)
       .then(() => redis.zremrangebyscore(keys.workers, 0, Date.now() - 10 * config.WORKER_HEARTBEAT_TTL_MS))
+      .then(() => publishServedModel(redis, keys, id, served))
       .catch(() => undefined);
   await beat();
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, config.WORKER_HEARTBEAT_TTL_MS / 3));
@@ -124,6 +147,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
       await drained;
       clearTimeout(timer);
       await redis.zrem(keys.workers, id).catch(() => undefined);
+      await withdrawServedModel(redis, keys, id).catch(() => undefined);
       untrackPool();
       await pool.close();
       subscriber.disconnect();

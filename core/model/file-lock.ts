@@ -1,0 +1,50 @@
+import { closeSync, openSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import os from 'node:os';
+
+/**
+ * A lock file shared by every process using the same models directory (several workers on one
+ * volume start at once): `fn` runs while this process holds `<file>`. The holder touches the file
+ * every few seconds; one untouched for `staleMs` belonged to a process that died and is taken over.
+ */
+export async function withFileLock<T>(
+  file: string,
+  fn: () => Promise<T>,
+  options: { staleMs?: number; pollMs?: number; onWait?: () => void } = {},
+): Promise<T> {
+  const staleMs = options.staleMs ?? 30_000;
+  const pollMs = options.pollMs ?? 250;
+  let waited = false;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, `${os.hostname()} ${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    try {
+      if (Date.now() - statSync(file).mtimeMs > staleMs) rmSync(file, { force: true });
+    } catch {
+      // released meanwhile
+    }
+    if (!waited) options.onWait?.();
+    waited = true;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  const touch = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+    } catch {
+      // removed by someone who thought it stale; nothing better to do than carry on
+    }
+  }, Math.max(1000, staleMs / 4));
+  touch.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(touch);
+    rmSync(file, { force: true });
+  }
+}
