@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +21,8 @@ describe('two API and two worker processes from the build, on one Redis', () => 
   const apis: { proc: RoleProcess; base: string }[] = [];
   const workers: RoleProcess[] = [];
   let redis: Redis;
+  // One models directory for all processes, as the compose stack's shared `models` volume.
+  const modelsDir = mkdtempSync(path.join(os.tmpdir(), 'llmo-mp-models-'));
 
   beforeAll(async () => {
     const build = run('npm', ['run', 'build'], { cwd: repo() });
@@ -27,6 +32,7 @@ describe('two API and two worker processes from the build, on one Redis', () => 
       REDIS_URL: redisUrl(),
       REDIS_PREFIX: prefix,
       MODEL: TINY_MODEL,
+      MODELS_DIR: modelsDir,
       CONTEXT_SIZE: '512',
       POOL_THREADS: '1',
       LLAMA_THREADS: '1',
@@ -48,6 +54,7 @@ describe('two API and two worker processes from the build, on one Redis', () => 
       await deletePrefix(redis, prefix);
       await redis.quit();
     }
+    rmSync(modelsDir, { recursive: true, force: true });
   }, 60_000);
 
   it(`completes ${JOBS} jobs submitted across both APIs, run by both workers`, async () => {
@@ -73,7 +80,10 @@ describe('two API and two worker processes from the build, on one Redis', () => 
         const deadline = Date.now() + 120_000;
         for (;;) {
           const { body } = await http(other.base, 'GET', `/api/v1/jobs/${id}`);
-          if (body.status !== 'waiting' && body.status !== 'active') return body;
+          // A view read while the job completes can say `completed` before it carries the
+          // result (state and job hash are read separately); the next poll has both.
+          const settled = body.status !== 'waiting' && body.status !== 'active';
+          if (settled && !(body.status === 'completed' && body.result === undefined)) return body;
           if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
@@ -81,7 +91,7 @@ describe('two API and two worker processes from the build, on one Redis', () => 
     );
     const elapsedMs = performance.now() - started;
     expect(views.map((v) => v.status)).toEqual(Array.from({ length: JOBS }, () => 'completed'));
-    for (const view of views) expect(view.result?.usage.completion_tokens, JSON.stringify(view)).toBeGreaterThan(0);
+    for (const view of views) expect(view.result.usage.completion_tokens, JSON.stringify(view)).toBeGreaterThan(0);
 
     // BullMQ records the worker's name on each job; the name carries the worker's pid.
     const queue = new Queue('generate', { connection: redis as unknown as ConnectionOptions, prefix });

@@ -1,8 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatProblems, loadTerraform, type Terraform } from './terraform.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed HCL is untyped JSON */
-
 let tf: Terraform;
 beforeAll(async () => {
   tf = await loadTerraform();

@@ -3,8 +3,6 @@ import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { repo } from './tools.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed HCL is untyped JSON */
-
 /** Every `.tf` file of terraform/, parsed by HashiCorp's HCL parser (compiled to WebAssembly). */
 export interface Terraform {
   files: Map<string, string>;
