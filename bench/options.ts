@@ -1,0 +1,64 @@
+import { SHARED_TINY_MODEL } from '../core/model/resolve.ts';
+
+/** What one `npm run bench` does; every field has an environment variable (see docs/benchmarks.md). */
+export interface BenchOptions {
+  /** GGUF model both sides load. `BENCH_MODEL`, default the shared stories260K. */
+  model: string;
+  /** Interleaved rounds per pair. `BENCH_ROUNDS`, default 5. */
+  rounds: number;
+  /** Length of one timed load phase (throughput, queue, cache hits) in ms. `BENCH_DURATION_MS`, default 4000. */
+  durationMs: number;
+  /** Sequential requests per round in the single-request pair. `BENCH_LATENCY_REQUESTS`, default 30. */
+  latencyRequests: number;
+  /** Concurrent clients of the throughput pair. `BENCH_CLIENTS`, default `1,4,16`. */
+  clients: number[];
+  /** Pool threads × sequences of the settings pair. `BENCH_SETTINGS`, default `1x1,2x1,1x2,1x4`. */
+  settings: Array<{ poolThreads: number; sequences: number }>;
+  /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
+  queueClients: number;
+  /** HTTP connections of autocannon in the cache-hit pair. `BENCH_CONNECTIONS`, default 16. */
+  connections: number;
+  /** llama.cpp threads per pool thread on both sides; unset = the system's default (cores ÷ pool threads). `BENCH_LLAMA_THREADS`. */
+  llamaThreads: number | undefined;
+  /** Run the system from sources through tsx instead of `dist/` (the smoke test does). `BENCH_FROM_SOURCES=1`. */
+  fromSources: boolean;
+  /** Skip `npm run build` (the build is used as it is). `BENCH_SKIP_BUILD=1`. */
+  skipBuild: boolean;
+  /** Where the JSON results go. `BENCH_OUT_DIR`, default `bench/results`. */
+  outDir: string;
+  /** The generated report. `BENCH_DOCS`, default `docs/benchmarks.md`. */
+  docsPath: string;
+}
+
+const int = (value: string | undefined, fallback: number, name: string): number => {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return n;
+};
+
+export function parseSettings(value: string): Array<{ poolThreads: number; sequences: number }> {
+  return value.split(',').map((item) => {
+    const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(item);
+    if (!match?.[1] || !match[2]) throw new Error(`BENCH_SETTINGS: "${item}" is not <threads>x<sequences>`);
+    return { poolThreads: Number(match[1]), sequences: Number(match[2]) };
+  });
+}
+
+export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  return {
+    model: env.BENCH_MODEL || SHARED_TINY_MODEL,
+    rounds: int(env.BENCH_ROUNDS, 5, 'BENCH_ROUNDS'),
+    durationMs: int(env.BENCH_DURATION_MS, 4000, 'BENCH_DURATION_MS'),
+    latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
+    clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
+    settings: parseSettings(env.BENCH_SETTINGS || '1x1,2x1,1x2,1x4'),
+    queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
+    connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
+    llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,
+    fromSources: env.BENCH_FROM_SOURCES === '1',
+    skipBuild: env.BENCH_SKIP_BUILD === '1',
+    outDir: env.BENCH_OUT_DIR || 'bench/results',
+    docsPath: env.BENCH_DOCS || 'docs/benchmarks.md',
+  };
+}

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { configSchema } from '../core/config.ts';
+import { freePort } from '../core/local-redis.ts';
+import { startRole, stopRole, type RoleProcess } from '../test/support/processes.ts';
+
+export interface StackSettings {
+  poolThreads: number;
+  sequences: number;
+  /** llama.cpp threads per pool thread; undefined leaves the system's default. */
+  llamaThreads: number | undefined;
+}
+
+export interface SystemStack {
+  name: string;
+  settings: StackSettings;
+  baseUrl: string;
+  /** Headers every request carries (the API key, when the API asks for one). */
+  headers: Record<string, string>;
+  api: RoleProcess;
+  worker: RoleProcess;
+  stop(): Promise<void>;
+}
+
+/** The key the bench configures when the API has API keys; clients send it as a bearer token. */
+export const BENCH_API_KEY = 'bench-key-0123456789abcdef0123456789abcdef';
+
+/**
+ * Settings the bench passes only when the system knows them: security and metrics arrive
+ * over time, and the bench measures whatever the full API does today.
+ */
+function optionalSettings(): { env: Record<string, string>; headers: Record<string, string> } {
+  const known = new Set(Object.keys(configSchema.shape));
+  const env: Record<string, string> = {};
+  const headers: Record<string, string> = {};
+  if (known.has('API_KEYS')) {
+    env.API_KEYS = BENCH_API_KEY;
+    headers.authorization = `Bearer ${BENCH_API_KEY}`;
+  }
+  // The limiter stays in the path (its cost is part of the API's) but must never refuse the load generator.
+  if (known.has('RATE_LIMIT_REQUESTS')) env.RATE_LIMIT_REQUESTS = '1000000000';
+  return { env, headers };
+}
+
+/** An API process and a worker process from the build (or sources), on their own key prefix. */
+export async function startStack(
+  name: string,
+  settings: StackSettings,
+  common: { redisUrl: string; model: string; fromSources: boolean; env: Record<string, string> },
+): Promise<SystemStack> {
+  const port = await freePort();
+  const optional = optionalSettings();
+  const env: Record<string, string> = {
+    REDIS_URL: common.redisUrl,
+    REDIS_PREFIX: `bench-${name}`,
+    MODEL: common.model,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    WORKER_METRICS_PORT: '0',
+    POOL_THREADS: String(settings.poolThreads),
+    SEQUENCES_PER_THREAD: String(settings.sequences),
+    ...(settings.llamaThreads === undefined ? {} : { LLAMA_THREADS: String(settings.llamaThreads) }),
+    ...optional.env,
+    ...common.env,
+  };
+  const built = { built: !common.fromSources };
+  const [worker, api] = await Promise.all([startRole('worker', env, built), startRole('api', env, built)]);
+  return {
+    name,
+    settings,
+    baseUrl: `http://127.0.0.1:${port}`,
+    headers: optional.headers,
+    api,
+    worker,
+    async stop() {
+      await Promise.all([stopRole(api), stopRole(worker)]);
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux), threads included. */
+export function rssBytes(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples the peak RSS of some processes while `work` runs. */
+export async function peakRssDuring<T>(pids: Record<string, number | undefined>, work: () => Promise<T>, everyMs = 100) {
+  const peaks: Record<string, number> = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+  const sample = () => {
+    for (const [name, pid] of Object.entries(pids)) peaks[name] = Math.max(peaks[name] ?? 0, rssBytes(pid) || 0);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  try {
+    const value = await work();
+    sample();
+    return { value, peaks };
+  } finally {
+    clearInterval(timer);
+  }
+}
