@@ -13,6 +13,7 @@ import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
+import { JobStreamReader } from './job-stream-reader.ts';
 
 export interface ApiService {
   app: Express;
@@ -48,12 +49,15 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     cacheModelId: () => models.id(),
     tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, 3600),
   });
+  // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
+  const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
   const deps: ApiDeps = {
     config,
     logger,
     redis,
     keys,
     jobs,
+    streams,
     get modelId() {
       return models.id();
     },
@@ -65,6 +69,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     async close() {
       untrackQueue();
       models.close();
+      await streams.close();
       await events.close();
       await queue.close();
       await eventsConnection.quit().catch(() => undefined);

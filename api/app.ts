@@ -7,8 +7,12 @@ import { createJob } from './handlers/create-job.ts';
 import { generate } from './handlers/generate.ts';
 import { getJob } from './handlers/get-job.ts';
 import { health } from './handlers/health.ts';
+import { jobEvents } from './handlers/job-events.ts';
 import { listModels } from './handlers/list-models.ts';
 import { ready } from './handlers/ready.ts';
+import { openAiErrorBody } from './openai/error-body.ts';
+import { openAiRouter } from './openai/router.ts';
+import { docsRouter } from './openapi/docs-router.ts';
 import { requestContext } from './request-context.ts';
 import { createSecurity } from './security/security.ts';
 
@@ -33,11 +37,14 @@ export function createApp(deps: ApiDeps): Express {
   const v1 = express.Router();
   v1.post('/jobs', json, createJob(deps));
   v1.get('/jobs/:id', getJob(deps));
+  v1.get('/jobs/:id/events', jobEvents(deps));
   v1.delete('/jobs/:id', cancelJob(deps));
   v1.post('/generate', json, generate(deps));
   v1.get('/models', listModels(deps));
   app.use('/api/v1', v1);
   app.get('/v1/models', listModels(deps));
+  app.use('/v1', openAiRouter(deps));
+  app.use(docsRouter(deps.config));
 
   return app;
 }
@@ -45,6 +52,8 @@ export function createApp(deps: ApiDeps): Express {
 /** Final handlers, installed after every router (including ones mounted by `all`). */
 export function finishApp(app: Express, deps: Pick<ApiDeps, 'logger'>): Express {
   app.use(notFoundHandler);
+  // OpenAI's clients read OpenAI's error shape: every error under /v1 (guard and 404 included) gets it.
+  app.use('/v1', errorHandler(deps.logger, openAiErrorBody));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { JobService } from './job-service.ts';
+import type { JobStreamReader } from './job-stream-reader.ts';
 
 /** Everything the HTTP layer needs, built by a composition root (api/main.ts, all/main.ts or a test). */
 export interface ApiDeps {
@@ -11,6 +12,8 @@ export interface ApiDeps {
   redis: Redis;
   keys: RedisKeys;
   jobs: JobService;
+  /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */
+  streams: JobStreamReader;
   /**
    * Id of the served model, as results and /v1/models show it (`<name>:<quantization>`). A live
    * value (workers publish it in Redis): read it per request, do not copy it.

@@ -76,6 +76,11 @@ export const configSchema = z.object({
   DEFAULT_WAIT_MS: int(0).default(30_000),
   /** Largest `timeout_ms` a client may ask of `POST /api/v1/generate`. Default `120000`. */
   MAX_WAIT_MS: int(0).default(120_000),
+  /**
+   * An OpenAI-compatible request whose client disconnects before its answer cancels its job, unless
+   * other connected requests share that job. Default `true`. See docs/streaming.md.
+   */
+  CANCEL_ON_DISCONNECT: bool.default(true),
 
   /** Seconds a cached result lives. Default `3600`; `0` turns the cache off. */
   CACHE_TTL_SECONDS: int(0).default(3600),

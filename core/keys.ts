@@ -12,6 +12,8 @@ export function redisKeys(prefix: string) {
     cancelFlag: (jobId: string) => `${prefix}:cancel:${jobId}`,
     /** Pub/sub channel announcing cancellations to every worker. */
     cancelChannel: `${prefix}:cancel`,
+    /** Counter: connected OpenAI-compatible requests sharing a job; the last to disconnect cancels it. */
+    holders: (jobId: string) => `${prefix}:holders:${jobId}`,
     /** Hash: a record of a waiting job that was cancelled (and so removed from the queue). */
     tombstone: (jobId: string) => `${prefix}:tomb:${jobId}`,
     /** Sorted set: worker id → last heartbeat (epoch ms). */

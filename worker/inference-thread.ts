@@ -3,8 +3,9 @@
  * SEQUENCES_PER_THREAD generations at a time from one llama.cpp context, which batches them.
  */
 import { workerData } from 'node:worker_threads';
-import { getLlama, LlamaCompletion, type LlamaContextSequence, type Token } from 'node-llama-cpp';
-import type { FinishReason } from '../core/job-contract.ts';
+import { getLlama, LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
+import type { FinishReason, Sampling } from '../core/job-contract.ts';
+import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prompt.ts';
 import {
   CANCEL_MESSAGE,
   type GenerateOutcome,
@@ -40,30 +41,42 @@ const info: ModelInfo = {
   loadMs,
   hasChatTemplate: typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string',
 };
+const chatWrapper = chatWrapperFor(model);
 
 const FINISH: Record<string, FinishReason> = {
   eogToken: 'stop',
   stopGenerationTrigger: 'stop',
   customStopTrigger: 'stop',
+  functionCalls: 'stop',
   maxTokens: 'length',
   abort: 'cancelled',
 };
 
 async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   const { port, sampling } = task;
-  const prompt = task.prompt;
-  if (prompt === undefined) return { ok: false, code: 'invalid_request', message: 'a job needs a prompt' };
-
-  // LlamaCompletion prepends BOS to the tokenized prompt; count it, since the model evaluates it.
-  const promptTokens = model.tokenize(prompt, false, 'trimLeadingSpace').length + (model.tokens.bos === null ? 0 : 1);
-  if (promptTokens >= contextSize) {
+  let input: { prompt: string } | { history: ChatHistoryItem[] };
+  let promptTokens: number;
+  if (task.messages !== undefined) {
+    input = { history: toChatHistory(task.messages) };
+    promptTokens = chatPromptTokenCount(chatWrapper, input.history, model.tokenizer);
+  } else if (task.prompt !== undefined) {
+    input = { prompt: task.prompt };
+    // LlamaCompletion prepends BOS to the tokenized prompt; count it, since the model evaluates it.
+    promptTokens = model.tokenize(task.prompt, false, 'trimLeadingSpace').length + (model.tokens.bos === null ? 0 : 1);
+  } else {
+    return { ok: false, code: 'invalid_request', message: 'a job needs a prompt or messages' };
+  }
+  // LlamaChat shifts the context (drops history) once a sequence holds contextSize - 1 tokens;
+  // one slot kept free means a chat never loses its beginning, it stops at the limit instead.
+  const room = contextSize - promptTokens - ('history' in input ? 1 : 0);
+  if (room < 1) {
     return {
       ok: false,
       code: 'prompt_too_long',
       message: `prompt is ${promptTokens} tokens; the context holds ${contextSize} tokens including the generated ones`,
     };
   }
-  const maxTokens = Math.min(sampling.max_tokens, contextSize - promptTokens);
+  const maxTokens = Math.min(sampling.max_tokens, room);
 
   const sequence = freeSequences.pop();
   if (!sequence) return { ok: false, code: 'no_free_sequence', message: 'no free sequence in this pool thread' };
@@ -73,37 +86,29 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
     if (message === CANCEL_MESSAGE) abort.abort();
   });
 
-  const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
   const started = performance.now();
   let firstTokenAt: number | undefined;
   let lastTokenAt = started;
   let completionTokens = 0;
+  const onToken = (tokens: readonly Token[]) => {
+    lastTokenAt = performance.now();
+    firstTokenAt ??= lastTokenAt;
+    completionTokens += tokens.length;
+  };
+  const onTextChunk = (text: string) => port.postMessage({ text, tokens: completionTokens } satisfies TokenEvent);
+  const options = { sampling, maxTokens, signal: abort.signal };
+  const generator =
+    'history' in input
+      ? runChat(sequence, input.history, options, onToken, onTextChunk)
+      : runCompletion(sequence, input.prompt, options, onToken, onTextChunk);
   try {
-    const { response, metadata } = await completion.generateCompletionWithMeta(prompt, {
-      maxTokens,
-      temperature: sampling.temperature,
-      topP: sampling.top_p,
-      topK: sampling.top_k,
-      ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-      customStopTriggers: sampling.stop,
-      signal: abort.signal,
-      stopOnAbortSignal: true,
-      disableContextShift: true,
-      onToken(tokens: Token[]) {
-        lastTokenAt = performance.now();
-        firstTokenAt ??= lastTokenAt;
-        completionTokens += tokens.length;
-      },
-      onTextChunk(text: string) {
-        port.postMessage({ text, tokens: completionTokens } satisfies TokenEvent);
-      },
-    });
+    const { response, stopReason } = await generator.result;
     const generationMs = (firstTokenAt === undefined ? performance.now() : lastTokenAt) - started;
     const decodeMs = firstTokenAt === undefined ? 0 : lastTokenAt - firstTokenAt;
     return {
       ok: true,
       text: response,
-      finishReason: FINISH[metadata.stopReason] ?? 'stop',
+      finishReason: FINISH[stopReason] ?? 'stop',
       promptTokens,
       completionTokens,
       timings: {
@@ -118,7 +123,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
       },
     };
   } finally {
-    completion.dispose();
+    generator.dispose();
     // A clean sequence for the next job: reusing a prefix would change batch shapes and so, slightly, the numbers.
     await sequence.clearHistory();
     freeSequences.push(sequence);
@@ -127,6 +132,68 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+
+interface RunOptions {
+  sampling: Sampling;
+  maxTokens: number;
+  signal: AbortSignal;
+}
+
+interface Run {
+  result: Promise<{ response: string; stopReason: string }>;
+  dispose(): void;
+}
+
+function samplingOptions({ sampling, maxTokens, signal }: RunOptions) {
+  return {
+    maxTokens,
+    temperature: sampling.temperature,
+    topP: sampling.top_p,
+    topK: sampling.top_k,
+    ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
+    customStopTriggers: sampling.stop,
+    signal,
+    stopOnAbortSignal: true,
+  };
+}
+
+function runCompletion(
+  sequence: LlamaContextSequence,
+  prompt: string,
+  options: RunOptions,
+  onToken: (tokens: Token[]) => void,
+  onTextChunk: (text: string) => void,
+): Run {
+  const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+  const result = completion
+    .generateCompletionWithMeta(prompt, { ...samplingOptions(options), disableContextShift: true, onToken, onTextChunk })
+    .then(({ response, metadata }) => ({ response, stopReason: metadata.stopReason }));
+  return { result, dispose: () => completion.dispose() };
+}
+
+/**
+ * A chat job through the model's chat wrapper. Tokens of segments the wrapper separates from the
+ * answer (a reasoning model's thoughts) count as generated but are not part of the text.
+ */
+function runChat(
+  sequence: LlamaContextSequence,
+  history: ChatHistoryItem[],
+  options: RunOptions,
+  onToken: (tokens: Token[]) => void,
+  onTextChunk: (text: string) => void,
+): Run {
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+  const result = chat
+    .generateResponse(history, {
+      ...samplingOptions(options),
+      onResponseChunk(chunk) {
+        onToken(chunk.tokens);
+        if (chunk.type === undefined && chunk.text !== '') onTextChunk(chunk.text);
+      },
+    })
+    .then(({ response, metadata }) => ({ response, stopReason: metadata.stopReason }));
+  return { result, dispose: () => chat.dispose() };
+}
 
 export default async function run(task: Task): Promise<ModelInfo | GenerateOutcome> {
   if (task.type === 'info') return info;

@@ -1,0 +1,49 @@
+import type { RequestHandler } from 'express';
+import type { ApiDeps } from '../deps.ts';
+import { followJob } from '../job-follower.ts';
+import type { JobStreamEvent } from '../job-stream-reader.ts';
+import { SseWriter } from '../sse.ts';
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/** The `data:` of each event: the stream event without its type, which is the SSE event name. */
+function payload(event: JobStreamEvent): unknown {
+  switch (event.type) {
+    case 'start':
+      return { attempt: event.attempt };
+    case 'token':
+      return { text: event.text, tokens: event.tokens };
+    case 'end':
+      return { result: event.result };
+    case 'error':
+      return { code: event.code ?? 'generation_failed', message: event.message };
+  }
+}
+
+/**
+ * GET /api/v1/jobs/:id/events — a job's tokens as server-sent events (docs/streaming.md): what was
+ * generated so far, then the rest as it comes, then `end` (or `error`), then the response ends.
+ * Watching never affects the job: disconnecting does not cancel it.
+ */
+export function jobEvents(deps: ApiDeps): RequestHandler<{ id: string }> {
+  return async (req, res) => {
+    // Unknown ids get a plain 404 before any event is sent.
+    const view = await deps.jobs.get(req.params.id);
+    const lastEventId = req.header('last-event-id');
+    const sse = new SseWriter(res);
+    try {
+      const events = followJob(deps, view, {
+        signal: sse.signal,
+        ...(lastEventId && STREAM_ID.test(lastEventId) ? { afterId: lastEventId } : {}),
+      });
+      for await (const { id, event } of events) {
+        await sse.send({ event: event.type, ...(id ? { id } : {}), data: payload(event) });
+      }
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message, jobId: view.id }, 'job event stream failed');
+      await sse.send({ event: 'error', data: { code: 'stream_failed', message: 'the event stream was interrupted; reconnect to resume' } });
+    } finally {
+      sse.end();
+    }
+  };
+}

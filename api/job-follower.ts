@@ -1,0 +1,104 @@
+import { AppError } from '../core/errors.ts';
+import type { GenerationResult } from '../core/job-contract.ts';
+import { describeFailure, type JobService, type JobView } from './job-service.ts';
+import type { JobStreamEvent, JobStreamReader } from './job-stream-reader.ts';
+
+/** An event of a followed job; `id` is set when it comes from the job's stream (and so can be resumed after). */
+export interface FollowedEvent {
+  id?: string;
+  event: JobStreamEvent;
+}
+
+export interface FollowOptions {
+  /** Resume after this stream entry id (SSE `Last-Event-ID`); default: from the start. */
+  afterId?: string;
+  signal: AbortSignal;
+  /** Silence after which the job's state is checked (ms). */
+  probeMs?: number;
+}
+
+const FINAL = new Set(['completed', 'cancelled', 'failed']);
+
+/**
+ * A job's events from start to end, for any job id the API knows: replays its stream, follows it
+ * live, and always terminates with `end` or `error`. The stream is written best effort (a worker
+ * that lost Redis for a moment may skip events), and some jobs never had one (answers from the
+ * cache, waiting jobs removed by a cancel), so whenever the stream is silent for `probeMs` the
+ * job itself is asked, and a finished job's ending is made from its stored result.
+ */
+export async function* followJob(
+  deps: { jobs: JobService; streams: JobStreamReader; modelId: string },
+  initial: Pick<JobView, 'id' | 'status'>,
+  options: FollowOptions,
+): AsyncGenerator<FollowedEvent> {
+  const cursor = deps.streams.open(initial.id, options.afterId);
+  const abort = () => cursor.close();
+  options.signal.addEventListener('abort', abort, { once: true });
+  // Text of the current attempt so far, to complete it from the stored result if needed.
+  let text = '';
+  let attempt = 1;
+  let probeNow = FINAL.has(initial.status);
+  try {
+    while (!options.signal.aborted) {
+      const entries = await cursor.next(probeNow ? 0 : (options.probeMs ?? 2000));
+      for (const { id, event } of entries) {
+        if (event.type === 'start') {
+          text = '';
+          attempt = event.attempt;
+        }
+        if (event.type === 'token') text += event.text;
+        if (event.type === 'error') {
+          // Workers write raw reasons; clients get them only for their own mistakes (as from GET /api/v1/jobs/:id).
+          yield { id, event: { type: 'error', ...describeFailure(event.message, attempt) } };
+          return;
+        }
+        yield { id, event };
+        if (event.type === 'end') return;
+      }
+      if (entries.length > 0 || options.signal.aborted) continue;
+      const ending = endingFromView(await viewOrGone(deps.jobs, initial.id), text, deps.modelId);
+      if (ending) {
+        for (const event of ending) yield { event };
+        return;
+      }
+      probeNow = false;
+    }
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+    cursor.close();
+  }
+}
+
+async function viewOrGone(jobs: JobService, id: string): Promise<JobView | undefined> {
+  try {
+    return await jobs.get(id);
+  } catch (error) {
+    if (error instanceof AppError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The closing events of a finished job, or undefined while it still runs. */
+function endingFromView(view: JobView | undefined, text: string, modelId: string): JobStreamEvent[] | undefined {
+  if (!view) return [{ type: 'error', code: 'not_found', message: 'the job no longer exists (its retention has passed)' }];
+  if (!FINAL.has(view.status)) return undefined;
+  if (view.status === 'failed') return [{ type: 'error', ...(view.error ?? { code: 'generation_failed', message: 'generation failed' }) }];
+  const result = view.result ?? cancelledBeforeStart(modelId);
+  const rest = result.text.startsWith(text) ? result.text.slice(text.length) : '';
+  return [
+    ...(rest ? [{ type: 'token' as const, text: rest, tokens: result.usage.completion_tokens }] : []),
+    { type: 'end', result },
+  ];
+}
+
+/** What a job removed from the queue by a cancel produced: nothing. */
+export function cancelledBeforeStart(model: string): GenerationResult {
+  return {
+    text: '',
+    finish_reason: 'cancelled',
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    model,
+    cached: false,
+    timings: { queued_ms: 0, ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 },
+  };
+}

@@ -1,0 +1,18 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../../core/config.ts';
+import { limitsOf } from '../submission.ts';
+import { parseOpenAiRequest } from './parse-request.ts';
+import { chatCompletionRequestSchema } from './request-schemas.ts';
+import { chatFlavor } from './responses.ts';
+import { serveJob, type OpenAiDeps } from './serve-job.ts';
+import { chatJob } from './to-submission.ts';
+
+/** POST /v1/chat/completions — answer a conversation, prompted with the model's chat template. */
+export function createChatCompletion(deps: OpenAiDeps & { config: Config }): RequestHandler {
+  const limits = limitsOf(deps.config);
+  const schema = chatCompletionRequestSchema(limits);
+  return async (req, res) => {
+    const request = parseOpenAiRequest(schema, req.body);
+    await serveJob(deps, req, res, chatJob(request, limits, deps.modelId), chatFlavor);
+  };
+}

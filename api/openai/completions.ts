@@ -1,0 +1,18 @@
+import type { RequestHandler } from 'express';
+import type { Config } from '../../core/config.ts';
+import { limitsOf } from '../submission.ts';
+import { parseOpenAiRequest } from './parse-request.ts';
+import { completionRequestSchema } from './request-schemas.ts';
+import { completionFlavor } from './responses.ts';
+import { serveJob, type OpenAiDeps } from './serve-job.ts';
+import { completionJob } from './to-submission.ts';
+
+/** POST /v1/completions — OpenAI's (legacy) text completion: continue a prompt. */
+export function createCompletion(deps: OpenAiDeps & { config: Config }): RequestHandler {
+  const limits = limitsOf(deps.config);
+  const schema = completionRequestSchema(limits);
+  return async (req, res) => {
+    const request = parseOpenAiRequest(schema, req.body);
+    await serveJob(deps, req, res, completionJob(request, limits, deps.modelId), completionFlavor);
+  };
+}

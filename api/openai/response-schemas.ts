@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Response bodies of the OpenAI-compatible endpoints, as OpenAI's clients read them. The handlers
+ * build values of these types and the OpenAPI document is generated from the same schemas.
+ */
+
+/** OpenAI's finish reasons that this server produces (a cancelled job reports `length`: see docs/openai.md). */
+export const openAiFinishReason = z.enum(['stop', 'length']);
+export type OpenAiFinishReason = z.infer<typeof openAiFinishReason>;
+
+export const openAiUsageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+
+const envelope = {
+  id: z.string().describe('`cmpl-` or `chatcmpl-` followed by the job id (see GET /api/v1/jobs/{id}).'),
+  created: z.number().int().describe('Unix time in seconds.'),
+  model: z.string(),
+};
+
+export const completionSchema = z.object({
+  ...envelope,
+  object: z.literal('text_completion'),
+  choices: z.array(
+    z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: openAiFinishReason }),
+  ),
+  usage: openAiUsageSchema,
+});
+export type Completion = z.infer<typeof completionSchema>;
+
+export const completionChunkSchema = z
+  .object({
+    ...envelope,
+    object: z.literal('text_completion'),
+    choices: z.array(
+      z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: openAiFinishReason.nullable() }),
+    ),
+    usage: openAiUsageSchema.nullish().describe('With `stream_options.include_usage`: null, except in the last chunk.'),
+  })
+  .describe('One `data:` event of a streamed completion.');
+export type CompletionChunk = z.infer<typeof completionChunkSchema>;
+
+export const chatCompletionSchema = z.object({
+  ...envelope,
+  object: z.literal('chat.completion'),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+      logprobs: z.null(),
+      finish_reason: openAiFinishReason,
+    }),
+  ),
+  usage: openAiUsageSchema,
+});
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+
+export const chatCompletionChunkSchema = z
+  .object({
+    ...envelope,
+    object: z.literal('chat.completion.chunk'),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        logprobs: z.null(),
+        finish_reason: openAiFinishReason.nullable(),
+      }),
+    ),
+    usage: openAiUsageSchema.nullish().describe('With `stream_options.include_usage`: null, except in the last chunk.'),
+  })
+  .describe('One `data:` event of a streamed chat completion.');
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+
+export const openAiErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().describe('invalid_request_error, authentication_error, permission_error, rate_limit_error or server_error.'),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .describe("OpenAI's error shape. In a stream, the same object is sent as a `data:` event, followed by `data: [DONE]`.");
+export type OpenAiError = z.infer<typeof openAiErrorSchema>;

@@ -1,0 +1,92 @@
+import type { FinishReason, GenerationResult, Usage } from '../../core/job-contract.ts';
+import type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, OpenAiFinishReason } from './response-schemas.ts';
+
+/**
+ * A job stopped by a cancel (a DELETE, or the disconnect of the client that shared it last) has
+ * an incomplete text. OpenAI's vocabulary has no "cancelled"; `length` is what its clients read
+ * as "cut off before the model finished", so that is what they get (docs/openai.md).
+ */
+export function openAiFinishReason(reason: FinishReason): OpenAiFinishReason {
+  return reason === 'stop' ? 'stop' : 'length';
+}
+
+export interface ResponseMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/** How one endpoint shapes its answer and its stream chunks. */
+export interface ResponseFlavor<Full, Chunk> {
+  idPrefix: string;
+  full(meta: ResponseMeta, result: GenerationResult): Full;
+  /** The chunk sent before any text (chat announces the role), if the flavor has one. */
+  opening(meta: ResponseMeta, withUsage: boolean): Chunk | undefined;
+  text(meta: ResponseMeta, text: string, withUsage: boolean): Chunk;
+  finish(meta: ResponseMeta, reason: OpenAiFinishReason, withUsage: boolean): Chunk;
+  usage(meta: ResponseMeta, usage: Usage): Chunk;
+}
+
+const usageOf = ({ prompt_tokens, completion_tokens, total_tokens }: Usage) => ({ prompt_tokens, completion_tokens, total_tokens });
+// With include_usage, OpenAI sends `usage: null` on every chunk but the last.
+const nullUsage = (withUsage: boolean) => (withUsage ? { usage: null } : {});
+
+export const completionFlavor: ResponseFlavor<Completion, CompletionChunk> = {
+  idPrefix: 'cmpl-',
+  full: (meta, result) => ({
+    ...meta,
+    object: 'text_completion',
+    choices: [{ index: 0, text: result.text, logprobs: null, finish_reason: openAiFinishReason(result.finish_reason) }],
+    usage: usageOf(result.usage),
+  }),
+  opening: () => undefined,
+  text: (meta, text, withUsage) => ({
+    ...meta,
+    object: 'text_completion',
+    choices: [{ index: 0, text, logprobs: null, finish_reason: null }],
+    ...nullUsage(withUsage),
+  }),
+  finish: (meta, reason, withUsage) => ({
+    ...meta,
+    object: 'text_completion',
+    choices: [{ index: 0, text: '', logprobs: null, finish_reason: reason }],
+    ...nullUsage(withUsage),
+  }),
+  usage: (meta, usage) => ({ ...meta, object: 'text_completion', choices: [], usage: usageOf(usage) }),
+};
+
+export const chatFlavor: ResponseFlavor<ChatCompletion, ChatCompletionChunk> = {
+  idPrefix: 'chatcmpl-',
+  full: (meta, result) => ({
+    ...meta,
+    object: 'chat.completion',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: result.text, refusal: null },
+        logprobs: null,
+        finish_reason: openAiFinishReason(result.finish_reason),
+      },
+    ],
+    usage: usageOf(result.usage),
+  }),
+  opening: (meta, withUsage) => ({
+    ...meta,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+    ...nullUsage(withUsage),
+  }),
+  text: (meta, text, withUsage) => ({
+    ...meta,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }],
+    ...nullUsage(withUsage),
+  }),
+  finish: (meta, reason, withUsage) => ({
+    ...meta,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reason }],
+    ...nullUsage(withUsage),
+  }),
+  usage: (meta, usage) => ({ ...meta, object: 'chat.completion.chunk', choices: [], usage: usageOf(usage) }),
+};

@@ -1,0 +1,37 @@
+import express, { type Router } from 'express';
+import type { ApiDeps } from '../deps.ts';
+import { createChatCompletion } from './chat-completions.ts';
+import { createCompletion } from './completions.ts';
+import { JobHolders } from './job-holders.ts';
+
+/**
+ * The OpenAI-compatible endpoints, mounted at `/v1` (docs/openai.md). Their errors are answered in
+ * OpenAI's shape by the error handler `finishApp` installs for `/v1`.
+ */
+export function openAiRouter(deps: ApiDeps): Router {
+  const { config } = deps;
+  const holders = new JobHolders({
+    redis: deps.redis,
+    keys: deps.keys,
+    jobs: deps.jobs,
+    logger: deps.logger,
+    enabled: config.CANCEL_ON_DISCONNECT,
+    ttlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, 3600),
+  });
+  const openAiDeps = {
+    config,
+    jobs: deps.jobs,
+    streams: deps.streams,
+    logger: deps.logger,
+    holders,
+    // Live: workers publish the model they serve.
+    get modelId() {
+      return deps.modelId;
+    },
+  };
+  const json = express.json({ limit: config.BODY_LIMIT_BYTES, strict: true });
+  const router = express.Router();
+  router.post('/completions', json, createCompletion(openAiDeps));
+  router.post('/chat/completions', json, createChatCompletion(openAiDeps));
+  return router;
+}

@@ -1,0 +1,79 @@
+import { AppError, badRequest } from '../../core/errors.ts';
+import { DEFAULT_PRIORITY, type ChatMessage, type RequestLimits, type Sampling } from '../../core/job-contract.ts';
+import type { Submission } from '../job-service.ts';
+import type { ChatCompletionRequest, ChatRequestMessage, CompletionRequest } from './request-schemas.ts';
+
+/** OpenAI's defaults, not the native API's: an OpenAI client that sends nothing gets what OpenAI would do. */
+export const OPENAI_DEFAULT_TEMPERATURE = 1;
+export const OPENAI_DEFAULT_TOP_P = 1;
+
+export interface OpenAiJob {
+  submission: Submission;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+type Common = CompletionRequest | ChatCompletionRequest;
+
+/** The served model's id as /v1/models lists it (`<name>:<quantization>`), or just its name. */
+function checkModel(request: Common, modelId: string): void {
+  const name = modelId.includes(':') ? modelId.slice(0, modelId.lastIndexOf(':')) : modelId;
+  if (request.model !== modelId && request.model !== name) {
+    throw new AppError(404, 'model_not_found', `The model '${request.model}' does not exist; this server serves '${modelId}' (see GET /v1/models).`, {
+      param: 'model',
+    });
+  }
+}
+
+function streaming(request: Common): Pick<OpenAiJob, 'stream' | 'includeUsage'> {
+  const stream = request.stream ?? false;
+  if (!stream && request.stream_options != null) throw badRequest('invalid_value', 'stream_options is only allowed with stream: true', 'stream_options');
+  return { stream, includeUsage: stream && (request.stream_options?.include_usage ?? false) };
+}
+
+function sampling(request: Common, maxTokens: number | null | undefined, limits: RequestLimits): Sampling {
+  const stop = request.stop ?? [];
+  return {
+    max_tokens: maxTokens ?? limits.defaultMaxTokens,
+    temperature: request.temperature ?? OPENAI_DEFAULT_TEMPERATURE,
+    top_p: request.top_p ?? OPENAI_DEFAULT_TOP_P,
+    top_k: request.top_k ?? 0,
+    ...(request.seed == null ? {} : { seed: request.seed }),
+    stop: typeof stop === 'string' ? [stop] : stop,
+  };
+}
+
+function queueOptions(request: Common): Pick<Submission, 'priority' | 'cache' | 'model'> {
+  return { priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: request.model };
+}
+
+export function completionJob(request: CompletionRequest, limits: RequestLimits, modelId: string): OpenAiJob {
+  checkModel(request, modelId);
+  const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
+  return {
+    submission: { input: { prompt }, sampling: sampling(request, request.max_tokens, limits), ...queueOptions(request) },
+    ...streaming(request),
+  };
+}
+
+const textOf = (content: ChatRequestMessage['content']) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
+
+export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string): OpenAiJob {
+  checkModel(request, modelId);
+  const messages: ChatMessage[] = request.messages.map((message) => ({
+    role: message.role === 'developer' ? 'system' : message.role,
+    content: textOf(message.content),
+  }));
+  const chars = messages.reduce((sum, message) => sum + message.content.length, 0);
+  if (chars > limits.maxPromptChars) {
+    throw badRequest('prompt_too_long', `messages hold ${chars} characters; at most ${limits.maxPromptChars} are accepted`, 'messages');
+  }
+  return {
+    submission: {
+      input: { messages },
+      sampling: sampling(request, request.max_completion_tokens ?? request.max_tokens, limits),
+      ...queueOptions(request),
+    },
+    ...streaming(request),
+  };
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { FINISH_REASONS, JOB_STATUSES, type GenerationResult } from '../../core/job-contract.ts';
+import type { ServedModelListing } from '../../core/model/served-models.ts';
+import type { JobView } from '../job-service.ts';
+
+/**
+ * Response bodies of the native API, for the OpenAPI document. The handlers build them from
+ * TypeScript types; the checks at the end of this file make the build fail when a type and its
+ * schema here disagree, so the document cannot drift from what the server sends.
+ */
+
+export const usageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+
+export const timingsSchema = z.object({
+  queued_ms: z.number().describe('From acceptance by the API to the start of generation in a worker.'),
+  ttft_ms: z.number().describe('From the start of generation to the first token (prompt evaluation included).'),
+  generation_ms: z.number().describe('From the start of generation to the last token.'),
+  tokens_per_second: z.number().describe('Generated tokens per second after the first one.'),
+});
+
+export const generationResultSchema = z.object({
+  text: z.string(),
+  finish_reason: z.enum(FINISH_REASONS).describe('`cancelled`: stopped by a cancel; `text` holds what was generated until then.'),
+  usage: usageSchema,
+  model: z.string(),
+  cached: z.boolean().describe('Answered from the result cache.'),
+  timings: timingsSchema,
+});
+
+const links = z.object({ self: z.string(), events: z.string() });
+
+export const jobViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  progress: z.object({ tokens: z.number().int().describe('Tokens generated so far.') }),
+  result: generationResultSchema.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  created_at: z.string(),
+  started_at: z.string().optional(),
+  finished_at: z.string().optional(),
+  links,
+});
+
+export const jobAcceptedSchema = z.object({
+  id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  result: generationResultSchema.optional().describe('Present when the answer came from the cache (status 200).'),
+  links,
+});
+
+export const generateResultSchema = z.object({ id: z.string() }).extend(generationResultSchema.shape);
+
+export const nativeErrorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+export const readySchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({ redis: z.string(), workers: z.number().int() }),
+});
+
+export const jobEventsSchema = z
+  .object({
+    start: z.object({ attempt: z.number().int() }).describe('`event: start` — an attempt begins; a retry after a worker failure starts the text over.'),
+    token: z.object({ text: z.string(), tokens: z.number().int() }).describe('`event: token` — text generated since the previous event, and the tokens so far.'),
+    end: z.object({ result: generationResultSchema }).describe('`event: end` — the final result; its text is authoritative. The response then ends.'),
+    error: z.object({ code: z.string(), message: z.string() }).describe('`event: error` — the job failed. The response then ends.'),
+  })
+  .describe('The `data:` of each event type (one JSON object per event; this object only lists them).');
+
+export const modelSchema = z.object({
+  id: z.string().describe('`<name>:<quantization>`: the `model` to send to /v1 (the name alone is accepted too).'),
+  object: z.literal('model'),
+  created: z.number().int().describe('Unix time (seconds) the model was loaded.'),
+  owned_by: z.string(),
+  file: z.string(),
+  architecture: z.string(),
+  parameters: z.number().int(),
+  quantization: z.string(),
+  file_type: z.number().int().nullable(),
+  context_size: z.number().int().describe('Context of each sequence, in tokens (prompt + generated).'),
+  train_context_size: z.number().int().nullable(),
+  size_bytes: z.number().int(),
+  random_weights: z.boolean().describe('true for builtin:tiny: every output is noise.'),
+  has_chat_template: z.boolean().describe('false: chat requests use the plain fallback format (docs/openai.md).'),
+  load_ms: z.number(),
+  workers: z.number().int().describe('Live workers serving it.'),
+});
+
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
+
+// Compile-time agreement between the schemas above and the types the handlers use.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(value: T) => value;
+agree<Same<z.infer<typeof generationResultSchema>, GenerationResult>>(true);
+agree<Same<z.infer<typeof jobViewSchema>, JobView>>(true);
+agree<Same<Omit<z.infer<typeof modelSchema>, 'object' | 'created' | 'owned_by'>, Omit<ServedModelListing, 'loaded_at'>>>(true);

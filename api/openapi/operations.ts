@@ -1,0 +1,244 @@
+import type { z } from 'zod';
+import type { Config } from '../../core/config.ts';
+import { generateWaitRequestSchema, generationRequestSchema } from '../../core/job-contract.ts';
+import { chatCompletionRequestSchema, completionRequestSchema } from '../openai/request-schemas.ts';
+import {
+  chatCompletionChunkSchema,
+  chatCompletionSchema,
+  completionChunkSchema,
+  completionSchema,
+  openAiErrorSchema,
+} from '../openai/response-schemas.ts';
+import { limitsOf } from '../submission.ts';
+import * as native from './native-schemas.ts';
+
+/**
+ * Every route the API serves, described for the OpenAPI document. Request bodies are the very
+ * schemas the handlers validate with (built with this deployment's limits); a test checks that
+ * this list and the routes Express has mounted are the same.
+ */
+
+/** Named schemas: request bodies are documented as the server reads them (defaults optional), the rest as it writes them. */
+export function componentSchemas(config: Config) {
+  const limits = limitsOf(config);
+  return {
+    input: {
+      JobRequest: generationRequestSchema(limits),
+      GenerateRequest: generateWaitRequestSchema(limits),
+      CompletionRequest: completionRequestSchema(limits),
+      ChatCompletionRequest: chatCompletionRequestSchema(limits),
+    },
+    output: {
+      GenerationResult: native.generationResultSchema,
+      JobView: native.jobViewSchema,
+      JobAccepted: native.jobAcceptedSchema,
+      GenerateResult: native.generateResultSchema,
+      JobEvents: native.jobEventsSchema,
+      Error: native.nativeErrorSchema,
+      Health: native.healthSchema,
+      Ready: native.readySchema,
+      Completion: completionSchema,
+      CompletionChunk: completionChunkSchema,
+      ChatCompletion: chatCompletionSchema,
+      ChatCompletionChunk: chatCompletionChunkSchema,
+      OpenAIError: openAiErrorSchema,
+      ModelList: native.modelListSchema,
+    },
+  } satisfies Record<'input' | 'output', Record<string, z.ZodType>>;
+}
+
+type Components = ReturnType<typeof componentSchemas>;
+export type ComponentName = keyof Components['input'] | keyof Components['output'];
+
+export interface ResponseSpec {
+  description: string;
+  /** Media type → component (JSON) or a plain schema (text, HTML, event streams). */
+  content?: Record<string, ComponentName | { type: 'string'; description?: string }>;
+  headers?: Record<string, string>;
+}
+
+export interface Operation {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI form: `/api/v1/jobs/{id}`. */
+  path: string;
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description?: string;
+  body?: ComponentName;
+  /** Served without an API key even when keys are configured (probes and this description). */
+  open?: boolean;
+  responses: Record<string, ResponseSpec>;
+}
+
+const json = (name: ComponentName) => ({ 'application/json': name });
+const nativeError = (description: string): ResponseSpec => ({ description, content: json('Error') });
+const openAiError = (description: string): ResponseSpec => ({ description, content: json('OpenAIError') });
+const sse = (description: string) => ({ type: 'string' as const, description });
+const jobIdHeader = { 'x-job-id': 'The job serving the request (GET /api/v1/jobs/{id}, .../events).' };
+
+const openAiErrors: Record<string, ResponseSpec> = {
+  '400': openAiError('Invalid request, or an OpenAI option this server does not implement (`code`: `unknown_parameter`, `unsupported_value`, `invalid_value`, `prompt_too_long`).'),
+  '404': openAiError('`model` is not the served model (`code`: `model_not_found`).'),
+  '502': openAiError('The job failed after its retries.'),
+};
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'get',
+    path: '/api/health',
+    operationId: 'health',
+    open: true,
+    tags: ['operations'],
+    summary: 'Liveness: the process serves HTTP',
+    responses: { '200': { description: 'Alive.', content: json('Health') } },
+  },
+  {
+    method: 'get',
+    path: '/api/ready',
+    operationId: 'ready',
+    open: true,
+    tags: ['operations'],
+    summary: 'Readiness: Redis answers and a worker with its model loaded reported recently',
+    responses: { '200': { description: 'Ready.', content: json('Ready') }, '503': { description: 'Not ready.', content: json('Ready') } },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics of this API process',
+    responses: { '200': { description: 'Prometheus text exposition format.', content: { 'text/plain': { type: 'string' } } } },
+  },
+  {
+    method: 'get',
+    path: '/api/openapi.json',
+    operationId: 'openapi',
+    open: true,
+    tags: ['operations'],
+    summary: 'This document',
+    responses: { '200': { description: 'OpenAPI 3.1 document.', content: { 'application/json': { type: 'string', description: 'An OpenAPI document.' } } } },
+  },
+  {
+    method: 'get',
+    path: '/api/docs',
+    operationId: 'docs',
+    open: true,
+    tags: ['operations'],
+    summary: 'This document as a browsable page (Swagger UI, served locally)',
+    responses: { '200': { description: 'HTML page.', content: { 'text/html': { type: 'string' } } } },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/jobs',
+    operationId: 'createJob',
+    tags: ['jobs'],
+    summary: 'Submit a generation job',
+    description: 'Answers at once: 202 with the job to poll, or 200 with the result when it is cached. Identical deterministic requests in flight share one job.',
+    body: 'JobRequest',
+    responses: {
+      '200': { description: 'Answered from the cache.', content: json('JobAccepted') },
+      '202': { description: 'Queued.', content: json('JobAccepted'), headers: { Location: 'The job to poll.' } },
+      '400': nativeError('Invalid request.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/jobs/{id}',
+    operationId: 'getJob',
+    tags: ['jobs'],
+    summary: 'Status, progress, result or error of a job',
+    responses: { '200': { description: 'The job.', content: json('JobView') }, '404': nativeError('No such job (or its retention has passed).') },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/jobs/{id}',
+    operationId: 'cancelJob',
+    tags: ['jobs'],
+    summary: 'Cancel a job: a waiting one is removed, an active one stopped in its worker',
+    responses: {
+      '200': { description: 'Cancelled.', content: json('JobView') },
+      '202': { description: 'Cancellation requested; the job has not stopped yet.', content: json('JobView') },
+      '404': nativeError('No such job.'),
+      '409': nativeError('The job already finished.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/jobs/{id}/events',
+    operationId: 'jobEvents',
+    tags: ['jobs'],
+    summary: "A job's tokens as server-sent events",
+    description:
+      'Replays what was generated so far, then streams the rest, then `end` or `error`, then closes. Events carry the stream entry id: send it back as `Last-Event-ID` to resume. Disconnecting does not cancel the job. See docs/streaming.md.',
+    responses: {
+      '200': { description: 'Event stream; `data:` of each event type in the JobEvents schema.', content: { 'text/event-stream': sse('Named events: start, token, end, error (see JobEvents).') } },
+      '404': nativeError('No such job.'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/generate',
+    operationId: 'generate',
+    tags: ['jobs'],
+    summary: 'Submit a job and wait for its result',
+    body: 'GenerateRequest',
+    responses: {
+      '200': { description: 'The result.', content: json('GenerateResult') },
+      '202': { description: 'Not finished within `timeout_ms`: poll the job.', content: json('JobAccepted') },
+      '400': nativeError('Invalid request, or a job that failed because of its request.'),
+      '502': nativeError('The job failed after its retries.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/models',
+    operationId: 'listModels',
+    tags: ['jobs'],
+    summary: 'The models live workers serve',
+    responses: { '200': { description: "OpenAI's list shape, with the model's facts.", content: json('ModelList') }, '503': nativeError('Redis does not answer.') },
+  },
+  {
+    method: 'get',
+    path: '/v1/models',
+    operationId: 'listOpenAiModels',
+    tags: ['openai'],
+    summary: 'The served model, as OpenAI clients list models',
+    responses: { '200': { description: 'Empty while no worker is up.', content: json('ModelList') }, '503': openAiError('Redis does not answer.') },
+  },
+  {
+    method: 'post',
+    path: '/v1/completions',
+    operationId: 'createCompletion',
+    tags: ['openai'],
+    summary: 'OpenAI-compatible text completion',
+    description: 'A job of the same queue as the native API. With `stream: true`: server-sent events of CompletionChunk objects, ending with `data: [DONE]`. See docs/openai.md.',
+    body: 'CompletionRequest',
+    responses: {
+      '200': {
+        description: 'The completion, or its stream.',
+        content: { 'application/json': 'Completion', 'text/event-stream': sse('`data:` CompletionChunk objects, then `data: [DONE]`.') },
+        headers: jobIdHeader,
+      },
+      ...openAiErrors,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/chat/completions',
+    operationId: 'createChatCompletion',
+    tags: ['openai'],
+    summary: 'OpenAI-compatible chat completion',
+    description:
+      "Prompted with the model's own chat template, or the plain fallback format for models without one. With `stream: true`: server-sent events of ChatCompletionChunk objects, ending with `data: [DONE]`. See docs/openai.md.",
+    body: 'ChatCompletionRequest',
+    responses: {
+      '200': {
+        description: 'The chat completion, or its stream.',
+        content: { 'application/json': 'ChatCompletion', 'text/event-stream': sse('`data:` ChatCompletionChunk objects, then `data: [DONE]`.') },
+        headers: jobIdHeader,
+      },
+      ...openAiErrors,
+    },
+  },
+];

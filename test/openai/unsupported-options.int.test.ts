@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, startStack, type TestStack } from '../support/stack.ts';
+
+const MODEL = 'stories260K';
+const chat = { model: MODEL, messages: [{ role: 'user', content: 'Hi' }] };
+const completion = { model: MODEL, prompt: 'Hi' };
+
+/** OpenAI's error body, exactly: four fields, nothing else. */
+const openAiError = (code: string, param: string | null, type = 'invalid_request_error') => ({
+  error: { message: expect.any(String), type, param, code },
+});
+
+describe('POST /v1/chat/completions and /v1/completions with what this server does not do', () => {
+  let stack: TestStack;
+
+  // No worker: every one of these is refused before anything is queued.
+  beforeAll(async () => {
+    stack = await startStack({ worker: false });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it.each([
+    ['n > 1', { n: 2 }, 'n'],
+    ['logprobs', { logprobs: true }, 'logprobs'],
+    ['top_logprobs', { top_logprobs: 3 }, 'top_logprobs'],
+    ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools'],
+    ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
+    ['functions', { functions: [{ name: 'f' }] }, 'functions'],
+    ['function_call', { function_call: 'auto' }, 'function_call'],
+    ['a JSON response format', { response_format: { type: 'json_object' } }, 'response_format'],
+    ['a JSON schema response format', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+    ['presence_penalty', { presence_penalty: 0.5 }, 'presence_penalty'],
+    ['frequency_penalty', { frequency_penalty: -1 }, 'frequency_penalty'],
+    ['logit_bias', { logit_bias: { '50256': -100 } }, 'logit_bias'],
+  ])('answers 400 unsupported_value for %s in chat', async (_name, extra, param) => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('unsupported_value', param));
+    expect(res.body.error.message).toMatch(new RegExp(`^${param} is not supported`));
+  });
+
+  it.each([
+    ['n > 1', { n: 3 }, 'n'],
+    ['best_of', { best_of: 2 }, 'best_of'],
+    ['echo', { echo: true }, 'echo'],
+    ['suffix', { suffix: 'end' }, 'suffix'],
+    ['logprobs', { logprobs: 2 }, 'logprobs'],
+  ])('answers 400 unsupported_value for %s in completions', async (_name, extra, param) => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/completions', { ...completion, ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('unsupported_value', param));
+  });
+
+  it('accepts the neutral values that clients send by default', async () => {
+    // Validation passes, so the request reaches the queue and its stream opens (no worker here: it waits).
+    const controller = new AbortController();
+    const pending = fetch(`${stack.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...chat,
+        n: 1,
+        logprobs: false,
+        presence_penalty: 0,
+        frequency_penalty: 0,
+        logit_bias: {},
+        tools: [],
+        tool_choice: 'none',
+        response_format: { type: 'text' },
+        user: 'someone',
+        stream: true,
+        temperature: null,
+        cache: false,
+      }),
+      signal: controller.signal,
+    });
+    const response = await pending;
+    expect(response.status).toBe(200);
+    controller.abort();
+  });
+
+  it('answers 400 unknown_parameter for a field OpenAI does not have either', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, temprature: 0.5 });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('unknown_parameter', 'temprature'));
+  });
+
+  it.each([
+    ['a tool message', { messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }] }, 'messages[0].role'],
+    ['an image part', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] }] }, 'messages[0].content'],
+    ['no messages', { messages: [] }, 'messages'],
+    ['max_tokens of 0', { max_tokens: 0 }, 'max_tokens'],
+    ['a temperature above 2', { temperature: 2.5 }, 'temperature'],
+    ['nine stop strings', { stop: Array.from({ length: 9 }, (_, i) => `s${i}`) }, 'stop'],
+    ['stream_options without stream', { stream_options: { include_usage: true } }, 'stream_options'],
+  ])('answers 400 invalid_value for %s, naming the parameter', async (_name, extra, param) => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('invalid_value', param));
+  });
+
+  it('answers 400 for token-array and multiple prompts', async () => {
+    for (const prompt of [[1, 2, 3], ['a', 'b']]) {
+      const res = await http(stack.baseUrl, 'POST', '/v1/completions', { ...completion, prompt });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(openAiError('invalid_value', 'prompt'));
+    }
+  });
+
+  it('answers 404 model_not_found for a model it does not serve', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, model: 'gpt-4o' });
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual(openAiError('model_not_found', 'model'));
+    expect(res.body.error.message).toContain(MODEL);
+  });
+
+  it('answers malformed JSON in OpenAI shape too', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/completions', '{"model": ', { 'content-type': 'application/json' });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('invalid_json', null));
+  });
+});
