@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ModelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -39,6 +40,7 @@ export async function ensureQ8_0(file: GgufFile, dir: string, logger: Logger): P
     logger.info({ model: file.path, q8_0: target }, 'using the Q8_0 copy made earlier');
   } else {
     try {
+      mkdirSync(dir, { recursive: true });
       copy = await withFileLock(`${target}.lock`, async () => earlier() ?? quantize(file, target, provenance, logger));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -103,7 +103,12 @@ export function expectedModelId(config: Config): string {
  * that cannot be fetched falls back to the shared stories260K, else to builtin:tiny, with one
  * warning. Every user-facing failure is a `ModelError` with a message meant for the user.
  */
-export async function resolveModelSource(config: Config, logger: Logger): Promise<ModelSource> {
+export async function resolveModelSource(
+  config: Config,
+  logger: Logger,
+  options: { sharedModel?: string } = {},
+): Promise<ModelSource> {
+  const sharedModel = options.sharedModel ?? SHARED_TINY_MODEL;
   const dir = path.resolve(config.MODELS_DIR);
   let setting = modelSetting(config);
   let original: string;
@@ -112,7 +117,7 @@ export async function resolveModelSource(config: Config, logger: Logger): Promis
     original = await obtain(setting, config, logger);
   } catch (error) {
     if (config.MODEL !== undefined || !(error instanceof ModelError)) throw error;
-    const fallback = existsSync(SHARED_TINY_MODEL) ? SHARED_TINY_MODEL : BUILTIN_TINY;
+    const fallback = existsSync(sharedModel) ? sharedModel : BUILTIN_TINY;
     const what =
       fallback === BUILTIN_TINY
         ? `${BUILTIN_TINY}, a random-weight model: its output is noise`
