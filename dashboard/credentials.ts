@@ -18,7 +18,11 @@ export function boardCredentials(config: Pick<Config, 'DASHBOARD_USER' | 'DASHBO
 }
 
 /** The one time a generated password is shown: a plain line on stdout, not a log record. */
-export function announceGeneratedPassword(credentials: BoardCredentials, url: string, write = (text: string) => process.stdout.write(text)): void {
+export function announceGeneratedPassword(
+  credentials: BoardCredentials,
+  url: string,
+  write: (text: string) => unknown = (text) => process.stdout.write(text),
+): void {
   if (!credentials.generated) return;
   write(
     `\n  Bull Board ${url}\n` +

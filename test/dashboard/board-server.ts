@@ -1,0 +1,39 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { listen } from '../../api/api-service.ts';
+import type { Config } from '../../core/config.ts';
+import { createLogger } from '../../core/logger.ts';
+import { createQueue, type GenerateQueue } from '../../core/queue.ts';
+import { createDashboardApp } from '../../dashboard/app.ts';
+
+export interface BoardServer {
+  url: string;
+  queue: GenerateQueue;
+  close(): Promise<void>;
+}
+
+/** The dashboard app on port 0, on the queue of `config` (a test stack's), with the board settings given. */
+export async function startBoardServer(
+  config: Config,
+  board: { DASHBOARD_USER: string; DASHBOARD_PASSWORD: string; DASHBOARD_READ_ONLY: boolean },
+): Promise<BoardServer> {
+  const connection = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
+  const queue = createQueue(config, connection);
+  const { app } = createDashboardApp({ config: board, logger: createLogger('test', 'silent'), queues: [queue] });
+  const server: Server = await listen(app, 0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    queue,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue.close();
+      await connection.quit();
+    },
+  };
+}
+
+export const basicAuthHeader = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
