@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,12 +30,14 @@ describe('ansible/playbooks/deploy_microservices.yml', () => {
 });
 
 /**
- * The role's .env template and secret checks, run for real on this machine: a throwaway play
- * loads the role's defaults and vars, runs its validation and renders its template, and
- * docker-compose must then accept the rendered file.
+ * The role's validation and file tasks (directories, compose files, monitoring, .env), run for
+ * real into a temporary directory by a throwaway play that imports them from the role. Only the
+ * tasks that change the machine itself (user, sysctl, docker compose up) are left out, and the
+ * monitoring restart handler runs `true` instead of docker compose.
  */
-describe('the llmo_stack role renders compose/.env', () => {
+describe('the llmo_stack role installs the stack files', () => {
   let dir: string;
+  let home: string;
   const secrets = {
     llmo_redis_password: 'R3disPassw0rdR3disPassw0rd',
     llmo_api_keys: ['key-one-0123456789abcdef', `sha256:${'ab'.repeat(32)}`],
@@ -43,49 +45,56 @@ describe('the llmo_stack role renders compose/.env', () => {
     llmo_grafana_admin_password: 'grafana-admin-0123',
     llmo_traefik_dashboard_users: 'admin:$2y$05$abcdefghijklmnopqrstuu5Y0h0aU6sQ1rL4m1GJwUQ0H3qQvN5Z6',
   };
+  const inventory = { llmo_image: 'registry.example.com/llmo', llmo_image_version: '1.2.3', llmo_env: { WORKER_REPLICAS: 3, API_PORT: 8088 } };
 
   beforeAll(() => {
     requireTool('ansible-playbook', 'ansible');
     dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-ansible-'));
+    home = path.join(dir, 'opt');
     const role = path.join(ansibleDir, 'roles', 'llmo_stack');
     writeFileSync(
-      path.join(dir, 'render.yml'),
+      path.join(dir, 'files.yml'),
       [
-        '- name: Render the stack environment',
+        '- name: Install the stack files',
         '  hosts: localhost',
         '  connection: local',
         '  gather_facts: false',
-        '  vars_files:',
-        `    - ${role}/defaults/main.yml`,
-        `    - ${role}/vars/main.yml`,
         '  tasks:',
         '    - name: Validate',
-        `      ansible.builtin.import_tasks: ${role}/tasks/validate.yml`,
-        '    - name: Render',
-        '      ansible.builtin.template:',
-        `        src: ${role}/templates/env.j2`,
-        `        dest: ${dir}/.env`,
-        '        mode: "0600"',
-        `        validate: sh -c '! grep -Eq "change[.-]me" "$1"' validate-env %s`,
+        '      ansible.builtin.import_role:',
+        `        name: ${role}`,
+        '        tasks_from: validate',
+        '    - name: Files',
+        '      ansible.builtin.import_role:',
+        `        name: ${role}`,
+        '        tasks_from: files',
         '',
       ].join('\n'),
     );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const play = (vars: Record<string, unknown>) => {
-    writeFileSync(path.join(dir, 'vars.json'), JSON.stringify({ llmo_source_dir: repo(), ...vars }));
-    return run('ansible-playbook', ['-i', 'localhost,', path.join(dir, 'render.yml'), '-e', `@${path.join(dir, 'vars.json')}`], {
+  const play = (vars: Record<string, unknown>, ...flags: string[]) => {
+    writeFileSync(path.join(dir, 'vars.json'), JSON.stringify({ llmo_source_dir: repo(), llmo_home: home, llmo_user: os.userInfo().username, llmo_compose: ['true'], ...vars }));
+    return run('ansible-playbook', ['-i', 'localhost,', path.join(dir, 'files.yml'), '-e', `@${path.join(dir, 'vars.json')}`, ...flags], {
       cwd: dir,
       env: ansibleEnv(),
     });
   };
-  const recap = (output: string) => /localhost\s+: ok=(\d+)\s+changed=(\d+)/.exec(output);
+  const changed = (output: string) => /localhost\s+: ok=\d+\s+changed=(\d+)/.exec(output)?.[1];
+  const envFile = () => path.join(home, 'compose', '.env');
+
+  it('lays out compose/ and monitoring/ as the compose file expects them', () => {
+    const result = play({ ...secrets, ...inventory });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    for (const file of ['compose/docker-compose.yml', 'compose/run_microservices.sh', 'compose/traefik/dynamic/dashboard.yml', 'monitoring/prometheus/prometheus.yml']) {
+      expect(existsSync(path.join(home, file)), file).toBe(true);
+    }
+    expect(statSync(path.join(home, 'compose', 'run_microservices.sh')).mode & 0o777).toBe(0o750);
+  }, 180_000);
 
   it('writes every key of .env.example, the inventory overrides and the vault secrets, mode 600', () => {
-    const result = play({ ...secrets, llmo_image: 'registry.example.com/llmo', llmo_image_version: '1.2.3', llmo_env: { WORKER_REPLICAS: 3, API_PORT: 8088 } });
-    expect(result.status, result.stdout + result.stderr).toBe(0);
-    const env = readEnvFile(path.join(dir, '.env'));
+    const env = readEnvFile(envFile());
     const example = readEnvFile(repo('compose', '.env.example'));
     expect([...env.keys()].sort()).toEqual([...example.keys()].sort());
     expect(env.get('WORKER_REPLICAS')).toBe('3');
@@ -95,15 +104,12 @@ describe('the llmo_stack role renders compose/.env', () => {
     expect(env.get('API_KEYS')).toBe(secrets.llmo_api_keys.join(','));
     expect(env.get('TRAEFIK_DASHBOARD_USERS')).toBe(secrets.llmo_traefik_dashboard_users);
     expect(env.get('MAX_QUEUE_DEPTH')).toBe(example.get('MAX_QUEUE_DEPTH'));
-    expect(statSync(path.join(dir, '.env')).mode & 0o777).toBe(0o600);
+    expect(statSync(envFile()).mode & 0o777).toBe(0o600);
   });
 
-  it('is accepted by docker-compose, which resolves the secrets as written', () => {
+  it('is accepted by docker-compose on the installed layout, which resolves the secrets as written', () => {
     requireTool('docker-compose', 'docker-compose');
-    const result = run('docker-compose', ['--env-file', path.join(dir, '.env'), '-f', repo('compose', 'docker-compose.yml'), 'config'], {
-      cwd: repo('compose'),
-      env: cleanEnv(),
-    });
+    const result = run('docker-compose', ['config'], { cwd: path.join(home, 'compose'), env: cleanEnv() });
     expect(result.status, result.stderr).toBe(0);
     const services = parse(result.stdout).services;
     expect(services.worker.scale).toBe(3);
@@ -113,27 +119,36 @@ describe('the llmo_stack role renders compose/.env', () => {
     // docker-compose config prints `$` as `$$`; the container receives single dollars.
     expect(services.traefik.environment.DASHBOARD_HTPASSWD.replaceAll('$$', '$')).toBe(secrets.llmo_traefik_dashboard_users);
     expect(services.traefik.ports).toContainEqual({ published: 8088, target: 80 });
+    expect(services.prometheus.volumes).toContain(`${path.join(home, 'monitoring', 'prometheus')}:/etc/prometheus:ro`);
   });
 
   it('changes nothing when run again with the same values', () => {
-    const before = readFileSync(path.join(dir, '.env'), 'utf8');
-    const result = play({ ...secrets, llmo_image: 'registry.example.com/llmo', llmo_image_version: '1.2.3', llmo_env: { WORKER_REPLICAS: 3, API_PORT: 8088 } });
+    const before = readFileSync(envFile(), 'utf8');
+    const result = play({ ...secrets, ...inventory });
     expect(result.status).toBe(0);
-    expect(recap(result.stdout)?.[2]).toBe('0');
-    expect(readFileSync(path.join(dir, '.env'), 'utf8')).toBe(before);
-  });
+    expect(changed(result.stdout)).toBe('0');
+    expect(readFileSync(envFile(), 'utf8')).toBe(before);
+  }, 180_000);
+
+  it('reports a change in --check mode without making it', () => {
+    const before = readFileSync(envFile(), 'utf8');
+    const result = play({ ...secrets, ...inventory, llmo_env: { WORKER_REPLICAS: 5, API_PORT: 8088 } }, '--check');
+    expect(result.status, result.stdout).toBe(0);
+    expect(changed(result.stdout)).toBe('1');
+    expect(readFileSync(envFile(), 'utf8')).toBe(before);
+  }, 180_000);
 
   it('refuses to run without a secret, naming the variable', () => {
     const { llmo_grafana_admin_password: _omitted, ...rest } = secrets;
-    const result = play(rest);
+    const result = play({ ...rest, ...inventory });
     expect(result.status).not.toBe(0);
     expect(result.stdout).toContain('llmo_grafana_admin_password is missing, a placeholder, or malformed');
-  });
+  }, 180_000);
 
   it('refuses the placeholders of vault.example.yml', () => {
     const example = parse(readFileSync(path.join(ansibleDir, 'vault.example.yml'), 'utf8'));
-    const result = play(example);
+    const result = play({ ...example, ...inventory });
     expect(result.status).not.toBe(0);
     expect(result.stdout).toContain('llmo_redis_password is missing, a placeholder, or malformed');
-  });
+  }, 180_000);
 });
