@@ -88,6 +88,8 @@ async function main(): Promise<void> {
   const source = readGguf(options.model);
   if (!needsQ8_0(source)) throw new Error(`${options.model} is ${quantizationName(source)}: the INT8 benchmark needs an F32/F16 model`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-bench-int8-'));
+  // Other work on the machine slows both sides: the load average is recorded with the figures.
+  const loadBefore = os.loadavg()[0] ?? 0;
   try {
     const quantized = path.join(dir, path.basename(options.model).replace(/\.gguf$/i, '.q8_0.gguf'));
     const report = quantizeToQ8_0(source, quantized);
@@ -121,7 +123,13 @@ async function main(): Promise<void> {
       benchmark: 'int8',
       command: 'npm run bench:int8',
       date: new Date().toISOString(),
-      machine: { cpu: os.cpus()[0]?.model.trim() ?? 'unknown', cores: os.availableParallelism(), node: process.version, nodeLlamaCpp: version('node-llama-cpp') },
+      machine: {
+        cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+        cores: os.availableParallelism(),
+        loadAverage: [loadBefore, os.loadavg()[0] ?? 0].map((l) => Math.round(l * 100) / 100),
+        node: process.version,
+        nodeLlamaCpp: version('node-llama-cpp'),
+      },
       options: { ...options, model: path.basename(options.model), outDir: undefined, prompts: PROMPTS.length },
       quantization: { ms: Math.round(report.ms), tensorsQuantized: report.quantized, tensorsKept: report.kept },
       sides,
@@ -144,7 +152,7 @@ function version(name: string): string {
 
 type Result = {
   date: string;
-  machine: { cpu: string; cores: number; node: string; nodeLlamaCpp: string };
+  machine: { cpu: string; cores: number; loadAverage: number[]; node: string; nodeLlamaCpp: string };
   options: { model: string; tokens: number; rounds: number; loads: number; threads: number; prompts: number };
   quantization: { ms: number; tensorsQuantized: number; tensorsKept: number };
   sides: Array<{ label: string; fileBytes: number; loadMsMedian: number; promptTokensPerSecond: number; generatedTokensPerSecond: number }>;
@@ -167,7 +175,10 @@ const short = (prompt: string) => JSON.stringify(prompt.length > 40 ? `${prompt.
 
 function print(result: Result): void {
   const { options: o } = result;
-  process.stdout.write(`INT8 benchmark: ${o.model}, ${o.prompts} prompts × ${o.rounds} rounds, ${o.tokens} greedy tokens each, ${o.threads} llama.cpp thread(s)\n\n`);
+  process.stdout.write(
+    `INT8 benchmark: ${o.model}, ${o.prompts} prompts × ${o.rounds} rounds, ${o.tokens} greedy tokens each, ${o.threads} llama.cpp thread(s); ` +
+      `load average ${result.machine.loadAverage.join(' → ')} on ${result.machine.cores} cores\n\n`,
+  );
   const table = rows(result);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const row of table) process.stdout.write(`${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}\n`);
@@ -180,7 +191,8 @@ function markdown(result: Result): string {
   const lines = [
     `# INT8 benchmark (\`npm run bench:int8\`)`,
     '',
-    `${result.date}, ${result.machine.cpu} (${result.machine.cores} cores), Node ${result.machine.node}, node-llama-cpp ${result.machine.nodeLlamaCpp}.`,
+    `${result.date}, ${result.machine.cpu} (${result.machine.cores} cores; 1-minute load average ${result.machine.loadAverage.join(' before, ')} after), ` +
+      `Node ${result.machine.node}, node-llama-cpp ${result.machine.nodeLlamaCpp}.`,
     `Model ${result.options.model}; ${result.options.prompts} prompts × ${result.options.rounds} rounds, ${result.options.tokens} greedy tokens each, ` +
       `${result.options.threads} llama.cpp thread(s); quantized in ${result.quantization.ms} ms (${result.quantization.tensorsQuantized} tensors Q8_0, ${result.quantization.tensorsKept} kept).`,
     '',

@@ -61,7 +61,7 @@ function networkReason(error: unknown, timeoutMs: number): string {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${Math.round(timeoutMs / 1000)} s`;
   const code = err.cause?.code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found (offline?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found, offline?';
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ECONNRESET') return 'connection reset';
   return err.cause?.message ?? err.message ?? String(error);

@@ -120,9 +120,9 @@ export async function resolveModelSource(
     const fallback = existsSync(sharedModel) ? sharedModel : BUILTIN_TINY;
     const what =
       fallback === BUILTIN_TINY
-        ? `${BUILTIN_TINY}, a random-weight model: its output is noise`
-        : `${path.relative(process.cwd(), fallback) || fallback} (a tiny story-writing model)`;
-    logger.warn({ model: fallback, reason: error.code }, `MODEL is not set and the default model is unavailable (${error.message}) Using ${what}. Set MODEL to choose a model.`);
+        ? `${BUILTIN_TINY}, a random-weight model whose output is noise`
+        : `${path.relative(process.cwd(), fallback) || fallback}, a tiny story-writing model`;
+    logger.warn({ model: fallback, reason: error.code }, `MODEL is not set and the default model is unavailable: ${error.message} Using ${what}, instead; set MODEL to choose a model.`);
     warnedRandom = fallback === BUILTIN_TINY;
     setting = fallback;
     original = await obtain(setting, config, logger);

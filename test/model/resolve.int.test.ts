@@ -88,7 +88,7 @@ describe('resolveModelSource without MODEL', () => {
     expect(source.setting).toBe(TINY_MODEL);
     const warnings = log.messages(WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^MODEL is not set and the default model is unavailable \(cannot download http:\/\/127\.0\.0\.1:\d+\/default\.gguf: 127\.0\.0\.1:\d+ is unreachable \(connection refused\)\.\) Using .*stories260K\.gguf \(a tiny story-writing model\)\. Set MODEL to choose a model\.$/);
+    expect(warnings[0]).toMatch(/^MODEL is not set and the default model is unavailable: cannot download http:\/\/127\.0\.0\.1:\d+\/default\.gguf: 127\.0\.0\.1:\d+ is unreachable \(connection refused\)\. Using .*stories260K\.gguf, a tiny story-writing model, instead; set MODEL to choose a model\.$/);
   });
 
   it('falls back to builtin:tiny with one warning when the shared model is not there either', async () => {
@@ -100,7 +100,7 @@ describe('resolveModelSource without MODEL', () => {
     expect(source.id).toBe('builtin-tiny:Q8_0');
     const warnings = log.messages(WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/Using builtin:tiny, a random-weight model: its output is noise\. Set MODEL to choose a model\.$/);
+    expect(warnings[0]).toMatch(/Using builtin:tiny, a random-weight model whose output is noise, instead; set MODEL to choose a model\.$/);
   });
 });
 
@@ -174,6 +174,6 @@ describe('resolveModelSource with a remote MODEL', () => {
     expect(refused.code).toBe('model_unreachable');
     expect(refused.message).toBe(`cannot download http://127.0.0.1:${port}/model.gguf: 127.0.0.1:${port} is unreachable (connection refused).`);
     const unknownHost = await resolveError({ MODEL: 'https://models.invalid/model.gguf' });
-    expect(unknownHost.message).toMatch(/^cannot download https:\/\/models\.invalid\/model\.gguf: models\.invalid is unreachable \((host not found \(offline\?\)|no answer within 3 s)\)\.$/);
+    expect(unknownHost.message).toMatch(/^cannot download https:\/\/models\.invalid\/model\.gguf: models\.invalid is unreachable \((host not found, offline\?|no answer within 3 s)\)\.$/);
   });
 });
