@@ -1,43 +1,34 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { projectRoot } from '../core/paths.ts';
+import { loadConfig } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { resolveModelSource } from '../core/model/resolve.ts';
 
-/** The project's quantizer (core/model/), loaded by path: the bench also runs on builds without it. */
-interface Quantizer {
-  needsQ8_0(file: unknown): boolean;
-  quantizeToQ8_0(source: string, target: string): { quantized: number; targetBytes: number; ms: number };
-}
-interface GgufReader {
-  readGguf(file: string): unknown;
-}
-
-export interface BenchModels {
-  /** The file as given (BENCH_MODEL). */
-  source: string;
-  /** Its Q8_0 copy made by the project's quantizer, when the source is a float model and the quantizer exists. */
-  q8?: { path: string; quantizedTensors: number; bytes: number; ms: number };
-  /** Why there is no Q8_0 copy. */
-  missing?: string;
+export interface BenchModel {
+  /** The file both sides load: what a worker serves for this MODEL with the default settings. */
+  served: string;
+  /** The model id the system reports, e.g. `stories260K:Q8_0`. */
+  id: string;
+  quantization: string;
+  sizeBytes: number;
+  /** The float original, when `served` is the Q8_0 copy the system made of it (USE_INT8). */
+  quantizedFrom?: string;
+  /** Environment that makes the system resolve the same file (and find the copy already made). */
+  env: Record<string, string>;
 }
 
 /**
- * Both sides must run the same weights. The system uses a Q8_0 copy of float models by default
- * (USE_INT8), so the bench makes that copy once with the project's quantizer and hands the same
- * file to the system and to the baselines.
+ * Both sides must run the same weights. The system serves a Q8_0 copy of float models by default
+ * (USE_INT8), so the bench resolves the model exactly as a worker does, once, before anything
+ * starts: the workers then find the copy made and the baselines load the same file.
  */
-export async function prepareModels(source: string, workDir: string): Promise<BenchModels> {
-  const quantizerFile = path.join(projectRoot, 'core', 'model', 'quantize.ts');
-  const readerFile = path.join(projectRoot, 'core', 'model', 'gguf-reader.ts');
-  if (!existsSync(quantizerFile) || !existsSync(readerFile)) return { source, missing: 'this build has no Q8_0 quantizer (core/model/quantize.ts)' };
-  try {
-    const quantizer = (await import(pathToFileURL(quantizerFile).href)) as Quantizer;
-    const reader = (await import(pathToFileURL(readerFile).href)) as GgufReader;
-    if (!quantizer.needsQ8_0(reader.readGguf(source))) return { source, missing: `${path.basename(source)} is not a float (F32/F16) model` };
-    const target = path.join(workDir, path.basename(source).replace(/\.gguf$/i, '.q8_0.gguf'));
-    const report = quantizer.quantizeToQ8_0(source, target);
-    return { source, q8: { path: target, quantizedTensors: report.quantized, bytes: report.targetBytes, ms: report.ms } };
-  } catch (error) {
-    return { source, missing: `the quantizer failed: ${(error as Error).message}` };
-  }
+export async function resolveBenchModel(model: string, modelsDir: string): Promise<BenchModel> {
+  const env = { MODEL: model, MODELS_DIR: modelsDir };
+  const source = await resolveModelSource(loadConfig(env), createLogger('bench', 'warn'));
+  return {
+    served: source.path,
+    id: source.id,
+    quantization: source.facts.quantization,
+    sizeBytes: source.facts.sizeBytes,
+    ...(source.quantizedFrom ? { quantizedFrom: source.quantizedFrom } : {}),
+    env,
+  };
 }

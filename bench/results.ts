@@ -53,7 +53,7 @@ export interface BenchResults {
   durationS: number;
   machine: MachineFacts;
   /** The model given, and which file both sides loaded. */
-  model: { path: string; sizeBytes: number; loaded: string };
+  model: { setting: string; id: string; servedBytes: number; served: string };
   settings: Record<string, unknown>;
   pairs: PairResult[];
 }

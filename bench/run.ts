@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { llamaThreadsPerPoolThread, loadConfig } from '../core/config.ts';
@@ -10,7 +10,7 @@ import type { LlamaCommand } from './baselines/llama-protocol.ts';
 import { PROMPT, type BenchContext } from './context.ts';
 import { generateOnce, JsonClient } from './load/http-client.ts';
 import { machineFacts } from './machine.ts';
-import { prepareModels } from './model.ts';
+import { resolveBenchModel } from './model.ts';
 import type { BenchOptions } from './options.ts';
 import { cacheHits } from './pairs/cache-hits.ts';
 import { int8 } from './pairs/int8.ts';
@@ -51,18 +51,16 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
   const settings = { poolThreads: defaults.POOL_THREADS, sequences: defaults.SEQUENCES_PER_THREAD, llamaThreads: options.llamaThreads };
   const llamaThreads = options.llamaThreads ?? llamaThreadsPerPoolThread(defaults);
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'llmo-bench-'));
-  const models = await prepareModels(path.resolve(options.model), workDir);
-  // Both sides load the same file: the Q8_0 copy the system would use by default, else the float model as is.
-  const modelPath = models.q8?.path ?? models.source;
-  const systemEnv: Record<string, string> = { MODELS_DIR: workDir, ...(models.q8 ? {} : { USE_INT8: 'false' }) };
+  const model = await resolveBenchModel(path.resolve(options.model), workDir);
+  const modelPath = model.served;
 
-  log(`starting redis-server, the system and the node-llama-cpp baseline (model ${path.basename(modelPath)})`);
+  log(`starting redis-server, the system and the node-llama-cpp baseline (model ${model.id})`);
   const redis = await LocalRedis.start();
   spawned(redis.pid, 'redis-server');
   const stacks: SystemStack[] = [];
   let llama: BaselineProcess<LlamaCommand> | undefined;
   const launch = async (name: string, s: StackSettings) => {
-    const stack = await startStack(name, s, { redisUrl: redis.url, model: modelPath, fromSources: options.fromSources, env: systemEnv });
+    const stack = await startStack(name, s, { redisUrl: redis.url, model: modelPath, fromSources: options.fromSources, env: model.env });
     stacks.push(stack);
     spawned(stack.api.child.pid, `api ${name}`);
     spawned(stack.worker.child.pid, `worker ${name}`);
@@ -113,7 +111,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     log('pair 5: thread/sequence settings');
     pairs.push(await settingsTable(ctx));
     log('pair 6: INT8');
-    pairs.push(await int8(ctx, models, { sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
+    pairs.push(await int8(ctx, model, { sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
     pairs.push(memoryTable({ idleBefore, idleAfter, generateLoad: load.peaks, cacheHitLoad: hits.apiPeaks }, Math.max(...options.clients)));
     pairs.sort((a, b) => a.id - b.id);
 
@@ -125,9 +123,10 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
       durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       machine: machineFacts(`release ${release?.release ?? 'unknown'} (node-llama-cpp prebuilt, CPU)`, loadBefore),
       model: {
-        path: path.relative(projectRoot, models.source),
-        sizeBytes: statSync(models.source).size,
-        loaded: models.q8 ? `its Q8_0 copy (${(models.q8.bytes / 1024 / 1024).toFixed(2)} MiB), on both sides` : 'as is, on both sides',
+        setting: path.relative(projectRoot, path.resolve(options.model)),
+        id: model.id,
+        servedBytes: model.sizeBytes,
+        served: model.quantizedFrom ? 'the Q8_0 copy the system makes of it (USE_INT8), on both sides' : 'the file as is, on both sides',
       },
       settings: {
         rounds: options.rounds,

@@ -1,6 +1,6 @@
 import type { LlamaCommand, ThroughputReply } from '../baselines/llama-protocol.ts';
 import { interleave, PROMPT, type BenchContext } from '../context.ts';
-import type { BenchModels } from '../model.ts';
+import type { BenchModel } from '../model.ts';
 import type { PairResult, Row } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
 import { THROUGHPUT_MAX_TOKENS } from './throughput.ts';
@@ -11,9 +11,10 @@ const TITLE = 'INT8 (Q8_0 vs F32)';
  * Pair 6: the same engine (bare node-llama-cpp, default threads and sequences) on the F32 model
  * and on the project's own Q8_0 copy of it, rounds interleaved.
  */
-export async function int8(ctx: BenchContext, models: BenchModels, settings: { sequences: number; threads: number; contextSize: number }): Promise<PairResult> {
-  if (!models.q8) {
-    return { id: 6, title: TITLE, columns: { a: 'Q8_0', b: 'F32' }, available: false, rows: [], targets: [], notes: [`Not available: ${models.missing ?? 'no Q8_0 copy'}.`] };
+export async function int8(ctx: BenchContext, model: BenchModel, settings: { sequences: number; threads: number; contextSize: number }): Promise<PairResult> {
+  if (!model.quantizedFrom) {
+    const reason = `the model is served as it is (${model.quantization}); the pair needs a float model that the system quantizes`;
+    return { id: 6, title: TITLE, columns: { a: 'Q8_0', b: 'F32' }, available: false, rows: [], targets: [], notes: [`Not available: ${reason}.`] };
   }
   const start = (model: string) =>
     ctx.startBaseline<LlamaCommand>('./llama-baseline.ts', {
@@ -22,8 +23,8 @@ export async function int8(ctx: BenchContext, models: BenchModels, settings: { s
       BENCH_THREADS: String(settings.threads),
       BENCH_CONTEXT_SIZE: String(settings.contextSize),
     });
-  const q8 = await start(models.q8.path);
-  const f32 = await start(models.source);
+  const q8 = ctx.llama;
+  const f32 = await start(model.quantizedFrom);
   try {
     const rows: Row[] = [];
     const spec = { prompt: PROMPT, maxTokens: THROUGHPUT_MAX_TOKENS, temperature: 0 };
@@ -48,12 +49,11 @@ export async function int8(ctx: BenchContext, models: BenchModels, settings: { s
       notes: [
         `Bare node-llama-cpp on each file (${settings.sequences} sequences, ${settings.threads} llama.cpp threads), max_tokens ${THROUGHPUT_MAX_TOKENS}, ` +
           `temperature 0, ${ctx.options.durationMs} ms per round, closed-loop clients.`,
-        `Q8_0 made by the project's quantizer in ${Math.round(models.q8.ms)} ms: ${models.q8.quantizedTensors} tensors quantized, ` +
-          `${(models.q8.bytes / 1024 / 1024).toFixed(2)} MiB.`,
+        `Q8_0: the copy the system made with the project's quantizer (${(model.sizeBytes / 1024 / 1024).toFixed(2)} MiB) — the same ` +
+          'process as pairs 1 and 2 (the baseline); F32: the original file, in a second baseline process.',
       ],
     };
   } finally {
-    await q8.stop();
     await f32.stop();
   }
 }

@@ -53,7 +53,7 @@ export function markdownReport(results: BenchResults, findings: string): string 
     `| Libraries | ${Object.entries(m.libraries).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
     `| llama.cpp | ${m.llamaCpp} |`,
     `| Redis | ${m.redis} |`,
-    `| Model | \`${results.model.path}\` (${(results.model.sizeBytes / 1024 / 1024).toFixed(2)} MiB); loaded: ${results.model.loaded} |`,
+    `| Model | \`${results.model.setting}\` → ${results.model.id}: ${results.model.served} (${(results.model.servedBytes / 1024 / 1024).toFixed(2)} MiB) |`,
     `| Commit | ${m.gitCommit} |`,
     `| Load average (1, 5, 15 min) | before ${m.loadAverageBefore.join(', ')}; after ${m.loadAverageAfter.join(', ')} |`,
     `| Settings | ${Object.entries(results.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(', ')} |`,
