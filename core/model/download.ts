@@ -22,7 +22,9 @@ const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^
 export function downloadFileName(uri: string): string {
   let name: string;
   if (HF_SCHEMES.test(uri)) {
-    name = `hf_${safe(uri.replace(HF_SCHEMES, '').replace(/#main$/, '').replace(/[/:#]/g, '_'))}`;
+    const [ref = '', branch = 'main'] = uri.replace(HF_SCHEMES, '').split('#');
+    const [user = '', repo = '', ...file] = ref.split('/');
+    name = ['hf', user, repo, ...(branch === 'main' ? [] : [branch]), ...file].map((part) => safe(part.replace(/:/g, '_'))).join('_');
   } else {
     const url = new URL(uri);
     const last = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? 'model');
@@ -36,7 +38,9 @@ export function remoteModelName(uri: string): string {
   if (HF_SCHEMES.test(uri)) {
     const rest = uri.replace(HF_SCHEMES, '').replace(/#.*$/, '');
     const parts = rest.split('/');
-    return parts.length > 2 ? (parts.pop() ?? rest) : (parts[1] ?? rest);
+    if (parts.length > 2) return parts.pop() ?? rest;
+    // hf:<user>/<repo>[:<quant>]: the repository, without its tag and a "-GGUF" suffix.
+    return (parts[1] ?? rest).replace(/:.*$/, '').replace(/[-_.]gguf$/i, '');
   }
   return decodeURIComponent(new URL(uri).pathname.split('/').filter(Boolean).pop() ?? 'model');
 }
@@ -73,10 +77,21 @@ function networkReason(error: unknown, timeoutMs: number): string {
  */
 async function probe(uri: string, timeoutMs: number): Promise<void> {
   const url = probeUrl(uri);
+  const ask = async (method: 'HEAD' | 'GET') => {
+    const response = await fetch(url, {
+      method,
+      redirect: 'follow',
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(method === 'GET' ? { headers: { range: 'bytes=0-0' } } : {}),
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
   let status: number;
   try {
-    const response = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
-    status = response.status;
+    status = await ask('HEAD');
+    // Some servers refuse HEAD, and URLs signed for GET (S3 presigned) answer it 403: ask again as the downloader will.
+    if (status === 403 || status === 405 || status === 501) status = await ask('GET');
   } catch (error) {
     throw new ModelError('model_unreachable', `cannot download ${uri}: ${new URL(url).host} is unreachable (${networkReason(error, timeoutMs)}).`);
   }

@@ -12,6 +12,7 @@ describe('downloadFileName', () => {
       'hf_Qwen_Qwen2.5-0.5B-Instruct-GGUF_qwen2.5-0.5b-instruct-q8_0.gguf',
     );
     expect(downloadFileName('hf:user/model:Q8_0')).toBe('hf_user_model_Q8_0.gguf');
+    expect(downloadFileName('hf:user/repo/sub/model-f16.gguf#dev')).toBe('hf_user_repo_dev_sub_model-f16.gguf');
     expect(downloadFileName('https://example.com/files/My%20Model.gguf?download=true')).toBe('example.com_My_Model.gguf');
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { ModelError } from '../../core/errors.ts';
-import { expectedModelId, resolveModelSource } from '../../core/model/resolve.ts';
+import { expectedModelId, modelName, resolveModelSource } from '../../core/model/resolve.ts';
 import { TINY_MODEL } from '../support/stack.ts';
 import { captureLog, closedPort, startModelServer, WARN, type ModelServer } from './support.ts';
 
@@ -24,6 +24,16 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-resolve-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('modelName', () => {
+  it('names a model by its file or repository, without directories, extension or quantization tag', () => {
+    expect(modelName('/srv/models/stories260K.gguf')).toBe('stories260K');
+    expect(modelName('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf')).toBe('qwen2.5-0.5b-instruct');
+    expect(modelName('hf:bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M')).toBe('Llama-3.2-1B-Instruct');
+    expect(modelName('https://example.com/m/phi-3-mini.F16.gguf?download=1')).toBe('phi-3-mini');
+    expect(modelName('builtin:tiny')).toBe('builtin-tiny');
+  });
+});
 
 describe('resolveModelSource with USE_INT8', () => {
   it('quantizes an F32 model once into MODELS_DIR and reuses the copy at the next start', async () => {
