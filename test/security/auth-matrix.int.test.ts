@@ -117,3 +117,19 @@ describe('authentication when no keys are configured', () => {
     }
   });
 });
+
+describe('authentication of /metrics when METRICS_REQUIRE_KEY is false', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ worker: false, env: { API_KEYS: VALID, METRICS_REQUIRE_KEY: 'false', RATE_LIMIT_REQUESTS: '0' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('serves /metrics without a key while the API itself still needs one', async () => {
+    expect(mountedRoutes(stack.api.app).map((route) => route.pattern)).toContain('/metrics');
+    expect(await call(stack.baseUrl, { method: 'GET', path: '/metrics' }, 'none')).toMatchObject({ status: 200 });
+    expect(await call(stack.baseUrl, { method: 'GET', path: '/api/v1/jobs/x' }, 'none')).toMatchObject({ status: 401 });
+  });
+});

@@ -95,13 +95,15 @@ describe('the Redis a process is given', () => {
 
     it('stops the API and the worker at once with a clear message when it is wrong or missing', async () => {
       await start();
-      for (const role of ['api', 'worker'] as const) {
-        for (const url of [`redis://:wrong-password@127.0.0.1:${server.port}`, `redis://127.0.0.1:${server.port}`]) {
-          const { code, output } = await refusal(role, roleEnv(url, { PORT: String(await freePort()) }));
-          expect(code, `${role} ${url}`).toBe(1);
-          expect(output, `${role} ${url}`).toContain("Redis refused the connection's credentials");
-          expect(output).not.toContain('wrong-password');
-        }
+      const cases = [
+        ['api', `redis://:wrong-password@127.0.0.1:${server.port}`],
+        ['worker', `redis://127.0.0.1:${server.port}`],
+      ] as const;
+      for (const [role, url] of cases) {
+        const { code, output } = await refusal(role, roleEnv(url, { PORT: String(await freePort()) }));
+        expect(code, `${role} ${url}`).toBe(1);
+        expect(output, `${role} ${url}`).toContain("Redis refused the connection's credentials");
+        expect(output).not.toContain('wrong-password');
       }
     });
   });
