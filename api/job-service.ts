@@ -97,9 +97,34 @@ export class JobService {
   async get(id: string): Promise<JobView> {
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
     if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id);
+    const found = await this.load(id);
+    if (!found) return await this.tombstoneView(id);
+    return this.view(found.job, found.state);
+  }
+
+  /**
+   * The state is read before the job's data, so the data is at least as new as the state:
+   * a job seen as completed always comes with its result (the other order can miss it).
+   */
+  private async load(id: string): Promise<{ job: Job<JobData, GenerationResult>; state: string } | undefined> {
+    const state = await this.deps.queue.getJobState(id);
+    if (state === 'unknown') return undefined;
     const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
-    if (!job) return await this.tombstoneView(id);
-    return await this.view(job);
+    return job ? { job, state } : undefined;
+  }
+
+  /**
+   * The job's result if it completes (or is cancelled) within `timeoutMs`, taken from the
+   * completion event itself: no further Redis reads on the synchronous path. Undefined when it
+   * failed, timed out or was removed; `get` then tells which.
+   */
+  async resultWithin(job: Job<JobData, GenerationResult>, timeoutMs: number): Promise<GenerationResult | undefined> {
+    if (timeoutMs <= 0) return undefined;
+    try {
+      return (await job.waitUntilFinished(this.deps.events, timeoutMs)) ?? undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Waits until the job finishes or `timeoutMs` passes; then answers what is known. */
@@ -118,14 +143,14 @@ export class JobService {
     const { redis, keys, queue } = this.deps;
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
     if (id.startsWith(CACHE_ID_PREFIX)) throw conflict('job_finished', 'a cached result cannot be cancelled');
-    const job = await Job.fromId<JobData, GenerationResult>(queue, id);
-    if (!job) {
+    const found = await this.load(id);
+    if (!found) {
       const tomb = await this.tombstoneView(id);
       throw conflict('job_finished', `job ${id} is already ${tomb.status}`);
     }
-    const state = await job.getState();
+    const { job, state } = found;
     if (state === 'completed' || state === 'failed') {
-      throw conflict('job_finished', `job ${id} is already ${(await this.view(job)).status}`);
+      throw conflict('job_finished', `job ${id} is already ${this.view(job, state).status}`);
     }
     // The flag reaches a worker that picks the job up before we remove it, and outlives the job's retention.
     await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.tombstoneTtlSeconds);
@@ -148,15 +173,13 @@ export class JobService {
     return { view, done: view.status !== 'active' && view.status !== 'waiting' };
   }
 
-  private async view(job: Job<JobData, GenerationResult>): Promise<JobView> {
+  private view(job: Job<JobData, GenerationResult>, state: string): JobView {
     const id = job.id ?? '';
-    const state = await job.getState();
     const result = job.returnvalue ?? undefined;
     let status: JobStatus;
     if (state === 'completed') status = result?.finish_reason === 'cancelled' ? 'cancelled' : 'completed';
     else if (state === 'failed') status = 'failed';
     else if (state === 'active') status = 'active';
-    else if (state === 'unknown') throw notFound(`job ${id} not found`);
     else status = 'waiting';
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : { tokens: 0 };
     const view: JobView = {

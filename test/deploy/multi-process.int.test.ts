@@ -80,10 +80,7 @@ describe('two API and two worker processes from the build, on one Redis', () => 
         const deadline = Date.now() + 120_000;
         for (;;) {
           const { body } = await http(other.base, 'GET', `/api/v1/jobs/${id}`);
-          // A view read while the job completes can say `completed` before it carries the
-          // result (state and job hash are read separately); the next poll has both.
-          const settled = body.status !== 'waiting' && body.status !== 'active';
-          if (settled && !(body.status === 'completed' && body.result === undefined)) return body;
+          if (body.status !== 'waiting' && body.status !== 'active') return body;
           if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
