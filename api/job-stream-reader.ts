@@ -120,8 +120,18 @@ export class JobStreamReader {
     if (!subs) this.subscriptions.set(sub.key, (subs = new Set()));
     subs.add(sub);
     this.version += 1;
-    if (this.loop) void this.interrupt();
-    else this.loop = this.run().finally(() => (this.loop = undefined));
+    this.ensureLoop();
+    void this.interrupt();
+  }
+
+  /** Starts the read loop unless it runs; it stops by itself when no client is left. */
+  private ensureLoop(): void {
+    if (this.loop || this.closed) return;
+    this.loop = this.run().finally(() => {
+      this.loop = undefined;
+      // A client may have arrived between the loop's last check and now.
+      if (this.subscriptions.size > 0) this.ensureLoop();
+    });
   }
 
   private remove(sub: Subscription): void {
@@ -132,16 +142,26 @@ export class JobStreamReader {
   }
 
   private async run(): Promise<void> {
-    const redis = (this.blocking ??= this.connect());
     while (!this.closed && this.subscriptions.size > 0) {
+      const redis = (this.blocking ??= this.deps.connectBlocking());
+      let onClose: (() => void) | undefined;
       try {
         this.blockingClientId ??= await redis.client('ID');
         const keys = [...this.subscriptions.keys()];
         const ids = keys.map((key) => oldest(this.subscriptions.get(key) ?? []));
         this.readVersion = this.version;
         this.reading = true;
-        const reply = await redis.xread('COUNT', REPLAY_BATCH, 'BLOCK', this.deps.blockMs ?? 5000, 'STREAMS', ...keys, ...ids);
+        const read = redis.xread('COUNT', REPLAY_BATCH, 'BLOCK', this.deps.blockMs ?? 5000, 'STREAMS', ...keys, ...ids);
+        // A dropped connection would re-send this read on a new Redis client whose id we do not
+        // know (so could not interrupt): start afresh on a new connection instead.
+        const dropped = new Promise<'dropped'>((resolve) => redis.once('close', (onClose = () => resolve('dropped'))));
+        const reply = await Promise.race([read, dropped]);
         this.reading = false;
+        if (reply === 'dropped') {
+          read.catch(() => undefined);
+          this.abandon(redis);
+          continue;
+        }
         for (const [key, entries] of reply ?? []) {
           for (const sub of this.subscriptions.get(key) ?? []) {
             for (const [id, fields] of entries) deliver(sub, id, fields);
@@ -150,17 +170,18 @@ export class JobStreamReader {
         }
       } catch {
         this.reading = false;
-        // The connection dropped (it reconnects by itself) or is closing: try again shortly.
         if (!this.closed) await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        if (onClose) redis.off('close', onClose);
       }
     }
   }
 
-  private connect(): Redis {
-    const redis = this.deps.connectBlocking();
-    // A reconnected connection is a new Redis client with a new id.
-    redis.on('close', () => (this.blockingClientId = undefined));
-    return redis;
+  private abandon(redis: Redis): void {
+    redis.disconnect();
+    if (this.blocking !== redis) return;
+    this.blocking = undefined;
+    this.blockingClientId = undefined;
   }
 
   /**

@@ -87,7 +87,7 @@ export function completionRequestSchema(limits: RequestLimits) {
       suffix: only(z.null(), 'Not supported.'),
       logprobs: only(z.null(), 'Not supported.'),
     })
-    .describe('POST /v1/completions');
+    .describe('Body of POST /v1/completions: OpenAI\'s parameters, refused where not implemented (docs/openai.md).');
 }
 export type CompletionRequest = z.infer<ReturnType<typeof completionRequestSchema>>;
 
@@ -131,6 +131,6 @@ export function chatCompletionRequestSchema(limits: RequestLimits) {
       function_call: only(z.literal('none'), 'Only "none" is supported.'),
       response_format: only(z.strictObject({ type: z.literal('text') }), 'Only {"type": "text"} is supported.'),
     })
-    .describe('POST /v1/chat/completions');
+    .describe('Body of POST /v1/chat/completions: OpenAI\'s parameters, refused where not implemented (docs/openai.md).');
 }
 export type ChatCompletionRequest = z.infer<ReturnType<typeof chatCompletionRequestSchema>>;

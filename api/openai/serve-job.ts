@@ -47,11 +47,14 @@ export async function serveJob<Full, Chunk>(
   }
   const hold = await deps.holders.hold(outcome);
   let gone = false;
-  res.once('close', () => {
+  const onClose = () => {
     if (res.writableFinished) return;
     gone = true;
     void hold.release(true);
-  });
+  };
+  res.once('close', onClose);
+  // The client may have left while the job was being submitted.
+  if (res.closed) onClose();
   try {
     const view = await waitUntilFinal(deps.jobs, outcome, () => gone);
     if (gone) return;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareIds } from '../../api/job-stream-reader.ts';
+import { settledJob } from '../openai/settled-job.ts';
 import { readSse, type WireEvent } from '../openai/sse.ts';
-import { http, pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
+import { http, startStack, type TestStack } from '../support/stack.ts';
 
-const LONG = { max_tokens: 1500, temperature: 0, cache: false };
+const LONG = { max_tokens: 600, temperature: 0, cache: false };
 
 async function events(stack: TestStack, id: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${stack.baseUrl}/api/v1/jobs/${id}/events`, { headers });
@@ -53,7 +54,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
       expect(received[0]).toMatchObject({ event: 'start', data: '{"attempt":1}' });
       expect(received.at(-1)?.event).toBe('end');
       const result = resultOf(received);
-      expect(result.usage.completion_tokens).toBe(1500);
+      expect(result.usage.completion_tokens).toBe(LONG.max_tokens);
       expect(textOf(received)).toBe(result.text);
       expect((await http(stack.baseUrl, 'GET', `/api/v1/jobs/${body.id}`)).body.result.text).toBe(result.text);
       // Replayed events, then live ones: ids only ever grow, and some came after the replay point.
@@ -97,7 +98,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
     const response = await fetch(`${stack.baseUrl}/api/v1/jobs/${body.id}/events`, { signal: controller.signal });
     await readSse(response, (event) => event.event === 'token');
     controller.abort();
-    const job = await pollUntilDone(stack.baseUrl, body.id);
+    const job = await settledJob(stack.baseUrl, body.id);
     expect(job.status).toBe('completed');
     expect(job.result.usage.completion_tokens).toBe(300);
   });
