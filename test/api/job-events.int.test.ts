@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareIds } from '../../api/job-stream-reader.ts';
-import { settledJob } from '../openai/settled-job.ts';
 import { readSse, type WireEvent } from '../openai/sse.ts';
-import { http, startStack, type TestStack } from '../support/stack.ts';
+import { http, pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
 
 const LONG = { max_tokens: 600, temperature: 0, cache: false };
 
@@ -98,7 +97,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
     const response = await fetch(`${stack.baseUrl}/api/v1/jobs/${body.id}/events`, { signal: controller.signal });
     await readSse(response, (event) => event.event === 'token');
     controller.abort();
-    const job = await settledJob(stack.baseUrl, body.id);
+    const job = await pollUntilDone(stack.baseUrl, body.id);
     expect(job.status).toBe('completed');
     expect(job.result.usage.completion_tokens).toBe(300);
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, startStack, type TestStack } from '../support/stack.ts';
-import { settledJob } from './settled-job.ts';
+import { http, pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
 import { readSse } from './sse.ts';
 
 const LONG = 1500;
@@ -53,7 +52,7 @@ describe('a streaming client that disconnects', () => {
   it('cancels its job; the worker stops within a few tokens', async () => {
     // Greedy and uncached: this conversation is known to run the full LONG tokens when left alone.
     const { jobId, received } = await streamThenDisconnect(stack, { messages: [{ role: 'user', content: 'Tell me everything.' }], temperature: 0, cache: false }, 1);
-    const job = await settledJob(stack.baseUrl, jobId);
+    const job = await pollUntilDone(stack.baseUrl, jobId);
     expect(job.status).toBe('cancelled');
     expect(job.result.finish_reason).toBe('cancelled');
     expect(job.result.text.startsWith(received)).toBe(true);
@@ -75,7 +74,7 @@ describe('a streaming client that disconnects', () => {
     expect(leaving.jobId).toBe(staying.jobId);
     const text = await staying.text;
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    const job = await settledJob(stack.baseUrl, staying.jobId);
+    const job = await pollUntilDone(stack.baseUrl, staying.jobId);
     expect(job.status).toBe('completed');
     expect(job.result.finish_reason).toBe('length');
     expect(job.result.usage.completion_tokens).toBe(SHORT);
@@ -86,7 +85,7 @@ describe('a streaming client that disconnects', () => {
     const body = { messages: [{ role: 'user', content: 'Another shared story.' }], temperature: 0 };
     const [first, second] = await Promise.all([streamThenDisconnect(stack, body, 1), streamThenDisconnect(stack, body, 2)]);
     expect(first.jobId).toBe(second.jobId);
-    const job = await settledJob(stack.baseUrl, first.jobId);
+    const job = await pollUntilDone(stack.baseUrl, first.jobId);
     expect(job.status).toBe('cancelled');
   });
 
@@ -103,7 +102,7 @@ describe('a streaming client that disconnects', () => {
     expect(response.headers.get('x-job-id')).toBe(native.body.id);
     await readSse(response, (event) => Boolean(JSON.parse(event.data).choices[0]?.text));
     controller.abort();
-    const job = await settledJob(stack.baseUrl, native.body.id);
+    const job = await pollUntilDone(stack.baseUrl, native.body.id);
     expect(job.status).toBe('completed');
     expect(job.result.usage.completion_tokens).toBe(SHORT);
   });
@@ -130,7 +129,7 @@ describe('a client that disconnects from a whole (not streamed) answer', () => {
     const job = await waitForActiveJob(stack);
     controller.abort();
     await request;
-    const done = await settledJob(stack.baseUrl, job);
+    const done = await pollUntilDone(stack.baseUrl, job);
     expect(done.status).toBe('cancelled');
   });
 });
@@ -147,7 +146,7 @@ describe('with CANCEL_ON_DISCONNECT=false', () => {
 
   it('lets the job run to its end', async () => {
     const { jobId } = await streamThenDisconnect(stack, { messages: [{ role: 'user', content: 'Keep going.' }], max_tokens: SHORT, temperature: 0 }, 1);
-    const job = await settledJob(stack.baseUrl, jobId);
+    const job = await pollUntilDone(stack.baseUrl, jobId);
     expect(job.status).toBe('completed');
     expect(job.result.usage.completion_tokens).toBe(SHORT);
   });
