@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../core/local-redis.ts';
 import { METRICS } from '../../core/metrics/names.ts';
 import { startRole, stopRole, type RoleProcess } from '../support/processes.ts';
-import { deletePrefix, http, redisUrl, TINY_MODEL } from '../support/stack.ts';
+import { deletePrefix, http, redisUrl, TEST_MODELS_DIR, TINY_MODEL } from '../support/stack.ts';
 import { Scrape } from '../metrics/exposition.ts';
 import { basicAuthHeader } from './board-server.ts';
 
@@ -21,6 +21,7 @@ describe('npm start (all roles in one process)', () => {
       REDIS_URL: redisUrl(),
       REDIS_PREFIX: prefix,
       MODEL: TINY_MODEL,
+      MODELS_DIR: TEST_MODELS_DIR,
       LLAMA_THREADS: '1',
       CONTEXT_SIZE: '512',
       PORT: String(port),

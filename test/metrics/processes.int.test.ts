@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../core/local-redis.ts';
 import { METRICS } from '../../core/metrics/names.ts';
 import { startRole, stopRole, type RoleProcess } from '../support/processes.ts';
-import { deletePrefix, http, pollUntilDone, redisUrl, TINY_MODEL } from '../support/stack.ts';
+import { deletePrefix, http, pollUntilDone, redisUrl, TEST_MODELS_DIR, TINY_MODEL } from '../support/stack.ts';
 import { Redis } from 'ioredis';
 import { Scrape } from './exposition.ts';
 
@@ -24,7 +24,7 @@ describe('/metrics of separate processes', () => {
   let dashboardUrl = '';
 
   beforeAll(async () => {
-    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MODEL: TINY_MODEL, LLAMA_THREADS: '1', POOL_THREADS: '1', CONTEXT_SIZE: '512' };
+    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MODEL: TINY_MODEL, MODELS_DIR: TEST_MODELS_DIR, LLAMA_THREADS: '1', POOL_THREADS: '1', CONTEXT_SIZE: '512' };
     const [apiPort, dashboardPort] = [await freePort(), await freePort()];
     apiUrl = `http://127.0.0.1:${apiPort}`;
     dashboardUrl = `http://127.0.0.1:${dashboardPort}`;

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +13,7 @@ import { SHARED_TINY_MODEL } from '../../core/model/resolve.ts';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service.ts';
 
 export const TINY_MODEL = SHARED_TINY_MODEL;
+export const TEST_MODELS_DIR = path.join(os.tmpdir(), 'llmo-test-models');
 
 /** The Redis of this test run (see global-redis.ts). */
 export function redisUrl(): string {
@@ -24,6 +27,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     REDIS_PREFIX: `t-${randomUUID().slice(0, 8)}`,
     MODEL: TINY_MODEL,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Quantized copies go to one temp dir per machine, never into the project or ../shared.
+    MODELS_DIR: TEST_MODELS_DIR,
     CONTEXT_SIZE: '512',
     POOL_THREADS: '1',
     LLAMA_THREADS: '1',

@@ -1,7 +1,7 @@
 import { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRole, stopRole, type RoleProcess } from '../support/processes.ts';
-import { http, pollUntilDone, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
+import { http, pollUntilDone, startStack, TEST_MODELS_DIR, TINY_MODEL, type TestStack } from '../support/stack.ts';
 
 /** Worker processes, started as operators start them, next to an in-process API. */
 describe('worker processes', () => {
@@ -11,6 +11,7 @@ describe('worker processes', () => {
     REDIS_URL: stack.config.REDIS_URL!,
     REDIS_PREFIX: stack.config.REDIS_PREFIX,
     MODEL: TINY_MODEL,
+    MODELS_DIR: TEST_MODELS_DIR,
     LLAMA_THREADS: '1',
     POOL_THREADS: '1',
     WORKER_METRICS_PORT: '0',
