@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, LocalRedis } from '../../core/local-redis.ts';
-import { spawnRole, startRole, stopRole, type Role, type RoleProcess } from '../support/processes.ts';
+import { READY_LINE, spawnRole, stopRole, type Role, type RoleProcess } from '../support/processes.ts';
 import { TINY_MODEL } from '../support/stack.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
 
@@ -47,6 +47,13 @@ describe('the Redis a process is given', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   afterAll(() => rmSync(MODELS_DIR, { recursive: true, force: true }));
+  /** Starts a role that must serve; it is stopped after the test even if it never gets ready. */
+  const serve = async (role: Role, env: Record<string, string>) => {
+    const proc = spawnRole(role, env);
+    running.push(proc);
+    await proc.waitForLine(READY_LINE[role]);
+    return proc;
+  };
 
   it('is refused by the API and the worker unless its maxmemory-policy is noeviction', async () => {
     const server = await LocalRedis.start();
@@ -63,14 +70,13 @@ describe('the Redis a process is given', () => {
     }
 
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
-    running.push(await startRole('api', roleEnv(server.url, { PORT: String(await freePort()) })));
+    await serve('api', roleEnv(server.url, { PORT: String(await freePort()) }));
   });
 
   it('is trusted with a warning when it forbids CONFIG (managed services set the policy elsewhere)', async () => {
     const server = await startRedisServer(['--port', '{port}', '--rename-command', 'CONFIG', '""'], (port) => ({ port }));
     cleanups.push(() => server.stop());
-    const api = await startRole('api', roleEnv(`redis://127.0.0.1:${server.port}`, { PORT: String(await freePort()) }));
-    running.push(api);
+    const api = await serve('api', roleEnv(`redis://127.0.0.1:${server.port}`, { PORT: String(await freePort()) }));
     expect(api.lines.some((line) => line.includes('cannot read maxmemory-policy'))).toBe(true);
   });
 
@@ -84,7 +90,7 @@ describe('the Redis a process is given', () => {
     it('serves when REDIS_URL carries it', async () => {
       await start();
       const port = await freePort();
-      running.push(await startRole('api', roleEnv(`redis://:correct-horse-battery@127.0.0.1:${server.port}`, { PORT: String(port) })));
+      await serve('api', roleEnv(`redis://:correct-horse-battery@127.0.0.1:${server.port}`, { PORT: String(port) }));
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -122,7 +128,8 @@ describe('the Redis a process is given', () => {
       await start();
       const port = await freePort();
       const env = roleEnv(`rediss://127.0.0.1:${server.port}`, { PORT: String(port), NODE_EXTRA_CA_CERTS: CERT });
-      running.push(await startRole('api', env), await startRole('worker', env));
+      await serve('api', env);
+      await serve('worker', env);
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/generate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
