@@ -59,7 +59,9 @@ export class JobProcessor {
 
     const stream = streams.open(jobId, job.attemptsMade + 1);
     const progressEvery = this.deps.progressIntervalMs ?? 250;
-    let lastProgressAt = 0;
+    // The first report comes one interval in: a short job completes before it would matter, and
+    // each report is a Redis script plus an event that every API process reads.
+    let lastProgressAt = Date.now();
     const generation = pool.generate(
       { ...(job.data.prompt === undefined ? {} : { prompt: job.data.prompt }), ...(job.data.messages ? { messages: job.data.messages } : {}), sampling: job.data.sampling },
       (event) => {
@@ -94,9 +96,12 @@ export class JobProcessor {
 
     const result = this.buildResult(outcome.text, outcome.finishReason, outcome.promptTokens, outcome.completionTokens, queuedMs, outcome.timings);
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
-    await job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
-    await stream.end(result);
-    if (job.data.cacheKey) await cache.set(job.data.cacheKey, result);
+    // Independent writes, all done before the job completes: waited for together, not one after another.
+    await Promise.all([
+      job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined),
+      stream.end(result),
+      job.data.cacheKey ? cache.set(job.data.cacheKey, result) : undefined,
+    ]);
     this.deps.onFinished?.(job, result);
     return result;
   };

@@ -33,7 +33,7 @@ export class JobTokenStream {
     attempt: number,
     private readonly options: { maxLen: number; ttlSeconds: number; flushMs: number },
   ) {
-    this.chain = this.append(['type', 'start', 'attempt', String(attempt)], true);
+    this.chain = this.append([['type', 'start', 'attempt', String(attempt)]], true);
   }
 
   push(text: string, tokens: number): void {
@@ -42,18 +42,18 @@ export class JobTokenStream {
     this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
   }
 
-  /** Writes what is left (the final text is authoritative) and the end event. */
+  /** Writes what is left (the final text is authoritative) and the end event, in one round trip. */
   async end(result: GenerationResult): Promise<void> {
-    this.flush();
+    const events = this.takePending();
     const rest = result.text.startsWith(this.streamedText) ? result.text.slice(this.streamedText.length) : '';
-    if (rest) this.enqueue(['type', 'token', 'text', rest, 'tokens', String(result.usage.completion_tokens)]);
-    this.enqueue(['type', 'end', 'result', JSON.stringify(result)]);
+    if (rest) events.push(['type', 'token', 'text', rest, 'tokens', String(result.usage.completion_tokens)]);
+    events.push(['type', 'end', 'result', JSON.stringify(result)]);
+    this.enqueue(events);
     await this.chain;
   }
 
   async fail(message: string): Promise<void> {
-    this.flush();
-    this.enqueue(['type', 'error', 'message', message]);
+    this.enqueue([...this.takePending(), ['type', 'error', 'message', message]]);
     await this.chain;
   }
 
@@ -63,25 +63,31 @@ export class JobTokenStream {
   }
 
   private flush(): void {
+    const events = this.takePending();
+    if (events.length > 0) this.enqueue(events);
+  }
+
+  /** The coalesced token event, if any text is waiting. */
+  private takePending(): string[][] {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending) return;
+    if (!this.pending) return [];
     const text = this.pending;
     this.pending = '';
     this.streamedText += text;
-    this.enqueue(['type', 'token', 'text', text, 'tokens', String(this.pendingTokens)]);
+    return [['type', 'token', 'text', text, 'tokens', String(this.pendingTokens)]];
   }
 
-  private enqueue(fields: string[]): void {
-    this.chain = this.chain.then(() => this.append(fields, false));
+  private enqueue(events: string[][]): void {
+    this.chain = this.chain.then(() => this.append(events, false));
   }
 
   /** Stream writes are best effort: a lost token event must never fail the job itself. */
-  private async append(fields: string[], first: boolean): Promise<void> {
+  private async append(events: string[][], first: boolean): Promise<void> {
     try {
       const multi = this.redis.multi();
       if (first) multi.del(this.key);
-      multi.xadd(this.key, 'MAXLEN', '~', String(this.options.maxLen), '*', ...fields);
+      for (const fields of events) multi.xadd(this.key, 'MAXLEN', '~', String(this.options.maxLen), '*', ...fields);
       multi.expire(this.key, this.options.ttlSeconds);
       await multi.exec();
     } catch {

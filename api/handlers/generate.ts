@@ -16,7 +16,12 @@ export function generate(deps: ApiDeps): RequestHandler {
       res.json({ id: outcome.id, ...outcome.result });
       return;
     }
-    const view = await deps.jobs.waitFor(outcome.job, timeoutMs);
+    const result = await deps.jobs.resultWithin(outcome.job, timeoutMs);
+    if (result) {
+      res.json({ id: outcome.id, ...result });
+      return;
+    }
+    const view = await deps.jobs.get(outcome.id);
     if (view.result) {
       res.json({ id: view.id, ...view.result });
       return;
