@@ -12,8 +12,11 @@ export interface BenchOptions {
   latencyRequests: number;
   /** Concurrent clients of the throughput pair. `BENCH_CLIENTS`, default `1,4,16`. */
   clients: number[];
-  /** Pool threads × sequences of the settings pair. `BENCH_SETTINGS`, default `1x1,2x1,1x2,1x4`. */
-  settings: Array<{ poolThreads: number; sequences: number }>;
+  /**
+   * Pool threads × sequences of the settings pair, optionally `@<llama.cpp threads>`.
+   * `BENCH_SETTINGS`, default `1x1,2x1,1x2,1x4,1x2@1`.
+   */
+  settings: BenchSetting[];
   /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
   queueClients: number;
   /** HTTP connections of autocannon in the cache-hit pair. `BENCH_CONNECTIONS`, default 16. */
@@ -37,11 +40,18 @@ const int = (value: string | undefined, fallback: number, name: string): number 
   return n;
 };
 
-export function parseSettings(value: string): Array<{ poolThreads: number; sequences: number }> {
+export interface BenchSetting {
+  poolThreads: number;
+  sequences: number;
+  /** llama.cpp threads per pool thread; undefined: BENCH_LLAMA_THREADS, else the system's default. */
+  llamaThreads?: number;
+}
+
+export function parseSettings(value: string): BenchSetting[] {
   return value.split(',').map((item) => {
-    const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(item);
-    if (!match?.[1] || !match[2]) throw new Error(`BENCH_SETTINGS: "${item}" is not <threads>x<sequences>`);
-    return { poolThreads: Number(match[1]), sequences: Number(match[2]) };
+    const match = /^\s*(\d+)\s*x\s*(\d+)\s*(?:@\s*(\d+))?\s*$/i.exec(item);
+    if (!match?.[1] || !match[2]) throw new Error(`BENCH_SETTINGS: "${item}" is not <pool threads>x<sequences>[@<llama.cpp threads>]`);
+    return { poolThreads: Number(match[1]), sequences: Number(match[2]), ...(match[3] ? { llamaThreads: Number(match[3]) } : {}) };
   });
 }
 
@@ -52,7 +62,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bench
     durationMs: int(env.BENCH_DURATION_MS, 4000, 'BENCH_DURATION_MS'),
     latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
     clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
-    settings: parseSettings(env.BENCH_SETTINGS || '1x1,2x1,1x2,1x4'),
+    settings: parseSettings(env.BENCH_SETTINGS || '1x1,2x1,1x2,1x4,1x2@1'),
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,

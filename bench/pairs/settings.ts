@@ -2,10 +2,16 @@ import os from 'node:os';
 import { interleaveMany, type BenchContext } from '../context.ts';
 import type { PairResult, Row } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
-import type { SystemStack } from '../system.ts';
+import type { StackSettings, SystemStack } from '../system.ts';
 import { systemTokensPerSecond, THROUGHPUT_MAX_TOKENS } from './throughput.ts';
 
-const label = (s: SystemStack['settings']) => `${s.poolThreads}×${s.sequences}`;
+/** llama.cpp threads a pool thread really uses: the setting, else the system's default. */
+const llamaThreadsOf = (s: StackSettings) => s.llamaThreads ?? Math.max(1, Math.floor(os.availableParallelism() / s.poolThreads));
+
+const label = (s: StackSettings) => `${s.poolThreads}×${s.sequences}, ${llamaThreadsOf(s)} llama.cpp thread${llamaThreadsOf(s) === 1 ? '' : 's'}`;
+
+const sameSettings = (a: StackSettings, b: StackSettings) =>
+  a.poolThreads === b.poolThreads && a.sequences === b.sequences && llamaThreadsOf(a) === llamaThreadsOf(b);
 
 /** Pair 5: aggregate tokens/s of the system for pool threads × sequences, each its own stack, rounds interleaved. */
 export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
@@ -14,13 +20,18 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
   const stacks: SystemStack[] = [];
   const started: SystemStack[] = [];
   try {
-    for (const { poolThreads, sequences } of options.settings) {
-      const same = poolThreads === stack.settings.poolThreads && sequences === stack.settings.sequences;
-      if (same) {
+    for (const setting of options.settings) {
+      const wanted: StackSettings = {
+        poolThreads: setting.poolThreads,
+        sequences: setting.sequences,
+        llamaThreads: setting.llamaThreads ?? options.llamaThreads,
+      };
+      if (sameSettings(wanted, stack.settings)) {
         stacks.push(stack);
         continue;
       }
-      const extra = await ctx.startStack(`s${poolThreads}x${sequences}`, { poolThreads, sequences, llamaThreads: options.llamaThreads });
+      const name = `s${wanted.poolThreads}x${wanted.sequences}${wanted.llamaThreads === undefined ? '' : `t${wanted.llamaThreads}`}`;
+      const extra = await ctx.startStack(name, wanted);
       started.push(extra);
       stacks.push(extra);
     }
@@ -30,16 +41,14 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
       stacks.map((s) => () => systemTokensPerSecond(s, clients, options.durationMs)),
     );
     const figures = perStack.map((values) => figure(values));
-    const defaultIndex = stacks.indexOf(stack);
-    const reference = figures[defaultIndex];
+    const reference = figures[stacks.indexOf(stack)];
     const rows: Row[] = stacks.map((s, i) => ({
       metric: `${label(s.settings)}${s === stack ? ' (default)' : ''}`,
       unit: 'tokens/s',
       a: figures[i],
       ...(reference ? { compare: { kind: 'ratio' as const, figure: ratioFigure(figures[i] ?? figure([]), reference) } } : {}),
     }));
-    const best = stacks.reduce((bestIndex, _s, i) => ((figures[i]?.median ?? 0) > (figures[bestIndex]?.median ?? 0) ? i : bestIndex), 0);
-    const cores = os.availableParallelism();
+    const best = figures.reduce((bestIndex, f, i) => ((f.median ?? 0) > (figures[bestIndex]?.median ?? 0) ? i : bestIndex), 0);
     return {
       id: 5,
       title: 'Thread/sequence settings',
@@ -48,8 +57,9 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
       rows,
       targets: [],
       notes: [
-        `${clients} closed-loop clients, max_tokens ${THROUGHPUT_MAX_TOKENS}, ${options.durationMs} ms per round; ` +
-          `llama.cpp threads per pool thread: ${options.llamaThreads ?? `cores ÷ pool threads (${cores} cores)`}. Ratio: against the default.`,
+        `Pool threads × sequences per thread; ${clients} closed-loop clients, max_tokens ${THROUGHPUT_MAX_TOKENS}, ${options.durationMs} ms per round. ` +
+          `llama.cpp threads per pool thread: the system's default (${os.availableParallelism()} cores ÷ pool threads) unless stated. ` +
+          'Ratio: against the default settings.',
         `Best: ${label(stacks[best]?.settings ?? stack.settings)} (${Math.round(figures[best]?.median ?? 0)} tokens/s median).`,
       ],
     };

@@ -48,7 +48,7 @@ describe('npm run bench (one short round)', () => {
 
   it('runs the throughput pair once per client count and the settings pair once per setting', () => {
     expect(results.pairs[1]?.rows.map((r) => r.metric)).toEqual(['1 client', '2 clients']);
-    expect(results.pairs[4]?.rows.map((r) => r.metric)).toEqual(['1×1', '1×2 (default)']);
+    expect(results.pairs[4]?.rows.map((r) => r.metric)).toEqual(['1×1, 1 llama.cpp thread', '1×2, 1 llama.cpp thread (default)']);
   });
 
   it('checks every target with a measured value', () => {
