@@ -185,7 +185,15 @@ export class JobService {
     const view: JobView = {
       id,
       status,
-      progress: { tokens: status === 'completed' || status === 'cancelled' ? (result?.usage.completion_tokens ?? 0) : (progress.tokens ?? 0) },
+      // A job handed back to the queue keeps its last attempt's progress in BullMQ; it starts over, so show 0.
+      progress: {
+        tokens:
+          status === 'completed' || status === 'cancelled'
+            ? (result?.usage.completion_tokens ?? 0)
+            : status === 'active'
+              ? (progress.tokens ?? 0)
+              : 0,
+      },
       created_at: iso(job.timestamp) ?? new Date().toISOString(),
       links: jobLinks(id),
     };
@@ -196,7 +204,7 @@ export class JobService {
       if (finishedAt) view.finished_at = finishedAt;
     }
     if (result && (status === 'completed' || status === 'cancelled')) view.result = result;
-    if (status === 'failed') view.error = describeFailure(job.failedReason, job.attemptsMade);
+    if (status === 'failed') view.error = describeFailure(job.failedReason, job.attemptsMade, job.stalledCounter);
     return view;
   }
 
@@ -229,11 +237,12 @@ export class JobService {
   }
 }
 
-export function describeFailure(reason: string | undefined, attempts: number): { code: string; message: string } {
+export function describeFailure(reason: string | undefined, attempts: number, stalls = 0): { code: string; message: string } {
   const match = /^([a-z_]+): (.+)$/s.exec(reason ?? '');
   if (match?.[1] && match[2] && CLIENT_FAILURES.has(match[1])) return { code: match[1], message: match[2] };
   if (reason?.includes('stalled more than allowable limit')) {
-    return { code: 'worker_lost', message: `the job's worker stopped responding ${attempts} time(s)` };
+    // Stalls (a worker died holding the job) are counted apart from attempts (failures that were caught).
+    return { code: 'worker_lost', message: `the job's worker stopped responding ${Math.max(stalls, 1)} time(s)` };
   }
   return { code: 'generation_failed', message: `generation failed after ${attempts} attempt(s)` };
 }

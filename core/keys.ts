@@ -20,6 +20,8 @@ export function redisKeys(prefix: string) {
     workers: `${prefix}:workers`,
     /** Hash: worker id → JSON of the model it serves, refreshed with its heartbeat (read by `/v1/models`). */
     models: `${prefix}:models`,
+    /** Prefix of rate-limit counters (`<prefix>:rl:key:<key digest>`, `<prefix>:rl:ip:<address>`), expiring with their window. */
+    rateLimit: `${prefix}:rl`,
   } as const;
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -23,7 +23,7 @@ export interface Security {
   guard: RequestHandler[];
 }
 
-export function createSecurity(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis'>): Security {
+export function createSecurity(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys'>): Security {
   const { config, logger, redis } = deps;
   const keyring = ApiKeyring.fromSetting(config.API_KEYS);
   if (keyring.empty) {
@@ -44,7 +44,7 @@ export function createSecurity(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis'
 
   const steps: RequestHandler[] = [
     identify(keyring),
-    rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: `${config.REDIS_PREFIX}:rl` }, logger),
+    rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),
     enforce(logger),
     backpressure(gauge, config.MAX_QUEUE_DEPTH),
     readJsonBody(config.BODY_LIMIT_BYTES),
