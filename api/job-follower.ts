@@ -34,8 +34,9 @@ export async function* followJob(
   const cursor = deps.streams.open(initial.id, options.afterId);
   const abort = () => cursor.close();
   options.signal.addEventListener('abort', abort, { once: true });
-  // Text of the current attempt so far, to complete it from the stored result if needed.
-  let text = '';
+  // Text of the current attempt so far, to complete it from the stored result if needed; unknown
+  // to a client resuming mid-stream until an attempt starts.
+  let text: string | undefined = options.afterId === undefined ? '' : undefined;
   let attempt = 1;
   let probeNow = FINAL.has(initial.status);
   try {
@@ -46,7 +47,7 @@ export async function* followJob(
           text = '';
           attempt = event.attempt;
         }
-        if (event.type === 'token') text += event.text;
+        if (event.type === 'token' && text !== undefined) text += event.text;
         if (event.type === 'error') {
           // Workers write raw reasons; clients get them only for their own mistakes (as from GET /api/v1/jobs/:id).
           yield { id, event: { type: 'error', ...describeFailure(event.message, attempt) } };
@@ -79,12 +80,13 @@ async function viewOrGone(jobs: JobService, id: string): Promise<JobView | undef
 }
 
 /** The closing events of a finished job, or undefined while it still runs. */
-function endingFromView(view: JobView | undefined, text: string, modelId: string): JobStreamEvent[] | undefined {
+function endingFromView(view: JobView | undefined, text: string | undefined, modelId: string): JobStreamEvent[] | undefined {
   if (!view) return [{ type: 'error', code: 'not_found', message: 'the job no longer exists (its retention has passed)' }];
   if (!FINAL.has(view.status)) return undefined;
   if (view.status === 'failed') return [{ type: 'error', ...(view.error ?? { code: 'generation_failed', message: 'generation failed' }) }];
   const result = view.result ?? cancelledBeforeStart(modelId);
-  const rest = result.text.startsWith(text) ? result.text.slice(text.length) : '';
+  // Without the text so far (or if it diverged), `end` alone: its result's text is authoritative.
+  const rest = text !== undefined && result.text.startsWith(text) ? result.text.slice(text.length) : '';
   return [
     ...(rest ? [{ type: 'token' as const, text: rest, tokens: result.usage.completion_tokens }] : []),
     { type: 'end', result },

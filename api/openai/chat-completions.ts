@@ -13,6 +13,6 @@ export function createChatCompletion(deps: OpenAiDeps & { config: Config }): Req
   const schema = chatCompletionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, req, res, chatJob(request, limits, deps.modelId), chatFlavor);
+    await serveJob(deps, res, chatJob(request, limits, deps.modelId), chatFlavor);
   };
 }

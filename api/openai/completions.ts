@@ -13,6 +13,6 @@ export function createCompletion(deps: OpenAiDeps & { config: Config }): Request
   const schema = completionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, req, res, completionJob(request, limits, deps.modelId), completionFlavor);
+    await serveJob(deps, res, completionJob(request, limits, deps.modelId), completionFlavor);
   };
 }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { AppError } from '../../core/errors.ts';
 import type { GenerationResult } from '../../core/job-contract.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -28,7 +28,6 @@ const FINAL = new Set(['completed', 'cancelled', 'failed']);
  */
 export async function serveJob<Full, Chunk>(
   deps: OpenAiDeps,
-  _req: Request,
   res: Response,
   job: OpenAiJob,
   flavor: ResponseFlavor<Full, Chunk>,

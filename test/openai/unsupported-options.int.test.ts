@@ -116,9 +116,39 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
     expect(res.body.error.message).toContain(MODEL);
   });
 
+  it('answers an unknown /v1 route in OpenAI shape', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/embeddings', { model: MODEL, input: 'x' });
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual(openAiError('route_not_found', null));
+  });
+
   it('answers malformed JSON in OpenAI shape too', async () => {
     const res = await http(stack.baseUrl, 'POST', '/v1/completions', '{"model": ', { 'content-type': 'application/json' });
     expect(res.status).toBe(400);
     expect(res.body).toEqual(openAiError('invalid_json', null));
+  });
+});
+
+describe('/v1 with API keys configured', () => {
+  const key = 'k'.repeat(24);
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startStack({ worker: false, env: { API_KEYS: key } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('refuses a request without a key in OpenAI shape, as authentication_error', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', chat);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(openAiError('missing_api_key', null, 'authentication_error'));
+  });
+
+  it('takes the key where OpenAI clients send it', async () => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, n: 2 }, { authorization: `Bearer ${key}` });
+    expect(res.status).toBe(400);
+    expect(res.body.error.param).toBe('n');
   });
 });
