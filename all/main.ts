@@ -34,6 +34,8 @@ await runMain(logger, async () => {
   process.stdout.write(
     `\n  llm-orchestrator is ready (model: ${worker.modelId})\n` +
       `    API         ${base}/api/v1/generate\n` +
+      `    OpenAI      ${base}/v1  (base URL for OpenAI clients)\n` +
+      `    API docs    ${base}/api/docs\n` +
       `    Bull Board  ${base}${BOARD_PATH}  (user ${board.credentials.user})\n` +
       `    Metrics     ${base}/metrics\n` +
       `    Health      ${base}/api/ready\n\n`,
