@@ -23,6 +23,8 @@ export interface BenchOptions {
   connections: number;
   /** llama.cpp threads per pool thread on both sides; unset = the system's default (cores ÷ pool threads). `BENCH_LLAMA_THREADS`. */
   llamaThreads: number | undefined;
+  /** Pairs to run (1–7). `BENCH_PAIRS`, default all. */
+  pairs: number[];
   /** Run the system from sources through tsx instead of `dist/` (the smoke test does). `BENCH_FROM_SOURCES=1`. */
   fromSources: boolean;
   /** Skip `npm run build` (the build is used as it is). `BENCH_SKIP_BUILD=1`. */
@@ -66,6 +68,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bench
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,
+    pairs: (env.BENCH_PAIRS || '1,2,3,4,5,6,7').split(',').map((p) => int(p.trim(), 1, 'BENCH_PAIRS')),
     fromSources: env.BENCH_FROM_SOURCES === '1',
     skipBuild: env.BENCH_SKIP_BUILD === '1',
     outDir: env.BENCH_OUT_DIR || 'bench/results',

@@ -24,6 +24,16 @@ import { markdownReport } from './report/markdown.ts';
 import type { BenchResults, PairResult } from './results.ts';
 import { rssBytes, startStack, type StackSettings, type SystemStack } from './system.ts';
 
+const skipped = (id: number, title: string, why = 'not selected (BENCH_PAIRS)'): PairResult => ({
+  id,
+  title,
+  columns: { a: '' },
+  available: false,
+  rows: [],
+  targets: [],
+  notes: [`Not run: ${why}.`],
+});
+
 /** `npm run build`, so that the bench measures what production runs. */
 export function build(log: (m: string) => void): void {
   log('building (npm run build)');
@@ -96,23 +106,31 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     const idleBefore = { api: rssBytes(stack.api.child.pid), worker: rssBytes(stack.worker.child.pid) };
 
     const pairs: PairResult[] = [];
-    log('pair 1: single request latency');
-    pairs.push(await singleLatency(ctx));
-    log('pair 2: throughput');
-    const load = await throughput(ctx);
-    pairs.push(load.pair);
-    log('pair 3: queue overhead');
-    pairs.push(await queueOverhead(ctx));
-    log('pair 4: cache hits');
-    const hits = await cacheHits(ctx);
-    pairs.push(hits.pair);
+    const wanted = (id: number, title: string) => {
+      if (options.pairs.includes(id)) {
+        log(`pair ${id}: ${title}`);
+        return true;
+      }
+      pairs.push(skipped(id, title));
+      return false;
+    };
+    if (wanted(1, 'Single request latency')) pairs.push(await singleLatency(ctx));
+    const load = wanted(2, 'Throughput under load') ? await throughput(ctx) : undefined;
+    if (load) pairs.push(load.pair);
+    if (wanted(3, 'Queue overhead')) pairs.push(await queueOverhead(ctx));
+    const hits = wanted(4, 'Cache hits') ? await cacheHits(ctx) : undefined;
+    if (hits) pairs.push(hits.pair);
     await new Promise((r) => setTimeout(r, 1000));
     const idleAfter = { api: rssBytes(stack.api.child.pid), worker: rssBytes(stack.worker.child.pid) };
-    log('pair 5: thread/sequence settings');
-    pairs.push(await settingsTable(ctx));
-    log('pair 6: INT8');
-    pairs.push(await int8(ctx, model, { sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
-    pairs.push(memoryTable({ idleBefore, idleAfter, generateLoad: load.peaks, cacheHitLoad: hits.apiPeaks }, Math.max(...options.clients)));
+    if (wanted(5, 'Thread/sequence settings')) pairs.push(await settingsTable(ctx));
+    if (wanted(6, 'INT8 (Q8_0 vs F32)')) {
+      pairs.push(await int8(ctx, model, { sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
+    }
+    if (options.pairs.includes(7) && load && hits) {
+      pairs.push(memoryTable({ idleBefore, idleAfter, generateLoad: load.peaks, cacheHitLoad: hits.apiPeaks }, Math.max(...options.clients)));
+    } else {
+      pairs.push(skipped(7, 'Memory (RSS)', 'needs pairs 2 and 4'));
+    }
     pairs.sort((a, b) => a.id - b.id);
 
     const release = llama.info.llamaCppRelease as { release?: string } | undefined;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { configSchema } from '../core/config.ts';
 import { freePort } from '../core/local-redis.ts';
-import { startRole, stopRole, type RoleProcess } from '../test/support/processes.ts';
+import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../test/support/processes.ts';
 
 export interface StackSettings {
   poolThreads: number;
@@ -63,7 +63,15 @@ export async function startStack(
     ...common.env,
   };
   const built = { built: !common.fromSources };
-  const [worker, api] = await Promise.all([startRole('worker', env, built), startRole('api', env, built)]);
+  const procs = [spawnRole('worker', env, built), spawnRole('api', env, built)] as const;
+  const ready = await Promise.allSettled(procs.map((p) => p.waitForLine(READY_LINE[p.role])));
+  const failed = ready.find((r) => r.status === 'rejected');
+  if (failed) {
+    // One role could not start: the other must not outlive the bench.
+    await Promise.all(procs.map((p) => stopRole(p)));
+    throw failed.reason;
+  }
+  const [worker, api] = procs;
   return {
     name,
     settings,

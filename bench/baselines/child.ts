@@ -45,7 +45,10 @@ export class BaselineProcess<Command> {
     const stderr: string[] = [];
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
     const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${file} did not start within ${timeoutMs} ms: ${stderr.join('')}`)), timeoutMs);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${file} did not start within ${timeoutMs} ms: ${stderr.join('')}`));
+      }, timeoutMs);
       child.once('message', (message: ReadyMessage) => {
         clearTimeout(timer);
         resolve(message.info ?? {});

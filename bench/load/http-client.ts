@@ -60,7 +60,8 @@ export interface GenerateAnswer {
 /** `POST /api/v1/generate`; anything but a 200 with a result is an error (the bench must not count failures as work). */
 export async function generateOnce(client: JsonClient, body: Record<string, unknown>): Promise<{ ms: number; tokens: number }> {
   const started = performance.now();
-  const { status, body: answer } = await client.post<GenerateAnswer>('/api/v1/generate', body);
+  // The longest wait the API allows: a slow answer is measured as slow, not turned into a failed run.
+  const { status, body: answer } = await client.post<GenerateAnswer>('/api/v1/generate', { timeout_ms: 120_000, ...body });
   const ms = performance.now() - started;
   if (status !== 200 || !answer.usage) throw new Error(`POST /api/v1/generate answered ${status}: ${JSON.stringify(answer).slice(0, 300)}`);
   return { ms, tokens: answer.usage.completion_tokens };

@@ -2,14 +2,22 @@ import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../core/config.ts';
 import { defaultJobOptions } from '../../core/queue.ts';
-import { interleave, PROMPT, type BenchContext } from '../context.ts';
+import type { ThroughputReply } from '../baselines/llama-protocol.ts';
+import { interleaveMany, PROMPT, type BenchContext } from '../context.ts';
 import { closedLoop } from '../load/closed-loop.ts';
 import { generateOnce, JsonClient } from '../load/http-client.ts';
+import { formatFigure } from '../report/format.ts';
 import type { PairResult } from '../results.ts';
 import { figure, percentile, ratioFigure } from '../stats.ts';
 
 const NOOP_QUEUE = 'noop';
 const NOOP_PREFIX = 'bench-noop';
+
+interface Measured {
+  jobsPerSecond: number;
+  p50: number;
+  p95: number;
+}
 
 /**
  * Pair 3: `max_tokens: 1` through the whole orchestrator against a bare BullMQ queue whose worker
@@ -41,7 +49,8 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
     await job.waitUntilFinished(events, 30_000);
     return { ms: performance.now() - started, tokens: 0 };
   };
-  const measure = async (call: () => Promise<{ ms: number; tokens: number }>) => {
+  const spec = { prompt: PROMPT, maxTokens: 1, temperature: 0 };
+  const measure = async (call: () => Promise<{ ms: number; tokens: number }>): Promise<Measured> => {
     const run = await closedLoop(options.queueClients, options.durationMs, call);
     return { jobsPerSecond: (run.requests * 1000) / run.elapsedMs, p50: percentile(run.latencies, 50), p95: percentile(run.latencies, 95) };
   };
@@ -50,7 +59,19 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
       await generateOnce(client, body);
       await bareJob();
     }
-    const rounds = await interleave(options.rounds, () => measure(() => generateOnce(client, body)), () => measure(bareJob));
+    await ctx.llama.call({ type: 'latency', count: 20, ...spec });
+    // The engine alone on the same work bounds what any orchestrator of it could reach.
+    const engine = async () => {
+      const reply = await ctx.llama.call<ThroughputReply>({ type: 'throughput', clients: options.queueClients, durationMs: options.durationMs, ...spec });
+      return (reply.requests * 1000) / reply.elapsedMs;
+    };
+    const [systemRounds, bareRounds, engineRounds] = await interleaveMany<Measured | number>(options.rounds, [
+      () => measure(() => generateOnce(client, body)),
+      () => measure(bareJob),
+      engine,
+    ]);
+    const rounds = { a: (systemRounds ?? []) as Measured[], b: (bareRounds ?? []) as Measured[] };
+    const engineRate = figure((engineRounds ?? []) as number[]);
     const rate = { a: figure(rounds.a.map((r) => r.jobsPerSecond)), b: figure(rounds.b.map((r) => r.jobsPerSecond)) };
     const p50 = { a: figure(rounds.a.map((r) => r.p50)), b: figure(rounds.b.map((r) => r.p50)) };
     const p95 = { a: figure(rounds.a.map((r) => r.p95)), b: figure(rounds.b.map((r) => r.p95)) };
@@ -70,6 +91,9 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
         `${options.queueClients} closed-loop clients for ${options.durationMs} ms per round; worker concurrency ${concurrency} on both sides.`,
         'Orchestrator: `POST /api/v1/generate` with max_tokens 1, temperature 0, cache off, timed at the HTTP client. ' +
           'Bare: `queue.add` + `job.waitUntilFinished` (QueueEvents) in the bench process, a Worker returning null in another process.',
+        `Reference, in the same rounds: node-llama-cpp alone doing the same one-token generations (${options.queueClients} clients, ` +
+          `${stack.settings.sequences} sequences) runs ${formatFigure(engineRate, 'jobs/s')} jobs/s, ` +
+          `${formatFigure(ratioFigure(engineRate, rate.b), '%', { scale: 100 })} of the bare BullMQ figure: the engine alone bounds this ratio.`,
       ],
     };
   } finally {

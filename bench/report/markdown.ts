@@ -82,6 +82,7 @@ export function markdownReport(results: BenchResults, findings: string): string 
     '| `BENCH_QUEUE_CLIENTS` | `8` | Closed-loop clients of pair 3. |',
     '| `BENCH_CONNECTIONS` | `16` | autocannon connections of pair 4. |',
     '| `BENCH_LLAMA_THREADS` | system default | llama.cpp threads per pool thread, both sides. |',
+    '| `BENCH_PAIRS` | `1,2,3,4,5,6,7` | Which pairs to run. |',
     '| `BENCH_SKIP_BUILD` | unset | `1`: use `dist/` as it is. |',
     '| `BENCH_FROM_SOURCES` | unset | `1`: run the roles through tsx instead of `dist/`. |',
     '| `BENCH_OUT_DIR`, `BENCH_DOCS` | `bench/results`, `docs/benchmarks.md` | Where the results go. |',
