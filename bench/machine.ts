@@ -33,7 +33,7 @@ export function machineFacts(llamaCpp: string, loadAverageBefore: number[]): Mac
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     libraries: Object.fromEntries(LIBRARIES.map((name) => [name, installedVersion(name)])),
-    redis: run('redis-server', ['--version']).replace(/^Redis server /, ''),
+    redis: /v=(\S+)/.exec(run('redis-server', ['--version']))?.[1] ?? 'unknown',
     llamaCpp,
     gitCommit: `${run('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ' (with uncommitted changes)' : ''}`,
     loadAverageBefore,

@@ -139,7 +139,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-      machine: machineFacts(`release ${release?.release ?? 'unknown'} (node-llama-cpp prebuilt, CPU)`, loadBefore),
+      machine: machineFacts(`bundled with node-llama-cpp (prebuilt CPU binary, release tag ${release?.release ?? 'unknown'})`, loadBefore),
       model: {
         setting: path.relative(projectRoot, path.resolve(options.model)),
         id: model.id,

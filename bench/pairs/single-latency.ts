@@ -48,7 +48,7 @@ export async function singleLatency(ctx: BenchContext): Promise<PairResult> {
       rows: [
         { metric: 'latency p50', unit: 'ms', a: a50, b: b50, compare: { kind: 'difference', figure: overhead50 } },
         { metric: 'latency p95', unit: 'ms', a: a95, b: b95, compare: { kind: 'difference', figure: differenceFigure(a95, b95) } },
-        { metric: 'latency p50 ratio', unit: 'ms', a: a50, b: b50, compare: { kind: 'ratio', figure: ratioFigure(a50, b50) } },
+        { metric: 'latency p50, orchestrator ÷ node-llama-cpp', unit: 'ms', compare: { kind: 'ratio', figure: ratioFigure(a50, b50) } },
       ],
       targets: [
         { target: 'overhead ≤ 5 ms p50', measured: 'p50 difference', value: overhead50.median, unit: 'ms', met: overhead50.median <= 5 },

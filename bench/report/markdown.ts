@@ -86,6 +86,7 @@ export function markdownReport(results: BenchResults, findings: string): string 
     '| `BENCH_SKIP_BUILD` | unset | `1`: use `dist/` as it is. |',
     '| `BENCH_FROM_SOURCES` | unset | `1`: run the roles through tsx instead of `dist/`. |',
     '| `BENCH_OUT_DIR`, `BENCH_DOCS` | `bench/results`, `docs/benchmarks.md` | Where the results go. |',
+    '| `BENCH_RENDER` | unset | A results JSON: rewrite the report from it without measuring. |',
     '',
     findings.trim(),
     '',
