@@ -16,7 +16,10 @@ export interface TargetCheck {
   target: string;
   /** What was compared, e.g. "overhead p50". */
   measured: string;
+  /** The median over the rounds decides `met`. */
   value: number;
+  /** Min and max over the rounds. */
+  spread?: [number, number];
   unit: Unit | '%';
   met: boolean;
 }

@@ -61,6 +61,7 @@ export async function throughput(ctx: BenchContext): Promise<ThroughputOutcome> 
         target: `tokens/s ≥ 90% of bare (${clients} client${clients === 1 ? '' : 's'})`,
         measured: 'ratio',
         value: ratio.median * 100,
+        spread: [ratio.min * 100, ratio.max * 100],
         unit: '%',
         met: ratio.median >= 0.9,
       });

@@ -36,5 +36,6 @@ export function compareHeading(pair: PairResult): string {
 
 export function formatTarget(target: TargetCheck): string {
   const unit = target.unit === '%' ? '%' : ` ${target.unit}`;
-  return `${target.met ? 'met' : 'MISSED'}: ${target.target} — ${target.measured} ${number(target.value, target.unit)}${unit}`;
+  const spread = target.spread ? ` (rounds: ${number(target.spread[0], target.unit)}–${number(target.spread[1], target.unit)}${unit})` : '';
+  return `${target.met ? 'met' : 'MISSED'}: ${target.target} — ${target.measured} ${number(target.value, target.unit)}${unit}${spread}`;
 }
