@@ -67,7 +67,7 @@ export async function cacheHits(ctx: BenchContext): Promise<CacheHitOutcome> {
         notes: [
           `autocannon, ${options.connections} connections, ${Math.max(1, Math.round(options.durationMs / 1000))} s per round, POST /api/v1/generate ` +
             `(prompt "${PROMPT}", max_tokens 32, temperature 0: every answer a cache hit).`,
-          `Orchestrator: request id, ${Object.keys(stack.headers).length > 0 ? 'API key check, ' : ''}JSON body, zod validation, cache key (sha256), one Redis GET. ` +
+          `Orchestrator: the full middleware chain (request id, metrics, ${Object.keys(stack.headers).length > 0 ? 'API key check, ' : ''}rate limit), JSON body, zod validation, cache key (sha256), Redis GET. ` +
             `Bare Express: express.json() and res.json() of the same ${JSON.stringify(hit).length}-byte answer.`,
         ],
       },

@@ -49,8 +49,8 @@ export async function int8(ctx: BenchContext, model: BenchModel, settings: { seq
       notes: [
         `Bare node-llama-cpp on each file (${settings.sequences} sequences, ${settings.threads} llama.cpp threads), max_tokens ${THROUGHPUT_MAX_TOKENS}, ` +
           `temperature 0, ${ctx.options.durationMs} ms per round, closed-loop clients.`,
-        `Q8_0: the copy the system made with the project's quantizer (${(model.sizeBytes / 1024 / 1024).toFixed(2)} MiB) — the same ` +
-          'process as pairs 1 and 2 (the baseline); F32: the original file, in a second baseline process.',
+        `Q8_0: the copy the system made with the project's quantizer (${(model.sizeBytes / 1024 / 1024).toFixed(2)} MiB), loaded by ` +
+          'the baseline process of pairs 1 and 2; F32: the original file, in a second baseline process.',
       ],
     };
   } finally {
