@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../core/local-redis.ts';
 import { METRICS } from '../../core/metrics/names.ts';
@@ -56,10 +56,7 @@ describe('npm start (all roles in one process)', () => {
   });
 
   it('renders the board in a browser under the API\'s security headers', async () => {
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ httpCredentials: { username: 'admin', password: generatedPassword() } });
       const page = await context.newPage();

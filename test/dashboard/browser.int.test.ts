@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../core/paths.ts';
 import { http, startStack, type TestStack } from '../support/stack.ts';
@@ -25,10 +26,7 @@ describe('Bull Board in a browser', () => {
     const res = await http(stack.baseUrl, 'POST', '/api/v1/generate', { prompt: 'Once upon a time', max_tokens: 24, temperature: 0 });
     expect(res.status).toBe(200);
     job = { id: res.body.id, text: res.body.text, completion_tokens: res.body.usage.completion_tokens };
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
   afterAll(async () => {
