@@ -85,6 +85,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     const stack = await launch('default', settings);
     llama = await startBaseline<LlamaCommand>('./llama-baseline.ts', {
       BENCH_MODEL_PATH: modelPath,
+      BENCH_CONTEXTS: String(settings.poolThreads),
       BENCH_SEQUENCES: String(settings.sequences),
       BENCH_THREADS: String(llamaThreads),
       BENCH_CONTEXT_SIZE: String(defaults.CONTEXT_SIZE),
@@ -124,7 +125,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     const idleAfter = { api: rssBytes(stack.api.child.pid), worker: rssBytes(stack.worker.child.pid) };
     if (wanted(5, 'Thread/sequence settings')) pairs.push(await settingsTable(ctx));
     if (wanted(6, 'INT8 (Q8_0 vs F32)')) {
-      pairs.push(await int8(ctx, model, { sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
+      pairs.push(await int8(ctx, model, { contexts: settings.poolThreads, sequences: settings.sequences, threads: llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
     }
     if (options.pairs.includes(7) && load && hits) {
       pairs.push(memoryTable({ idleBefore, idleAfter, generateLoad: load.peaks, cacheHitLoad: hits.apiPeaks }, Math.max(...options.clients)));

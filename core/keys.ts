@@ -8,6 +8,8 @@ export function redisKeys(prefix: string) {
     cache: (hash: string) => `${prefix}:cache:${hash}`,
     /** Stream of a job's token events, capped and expiring with the job's retention. */
     stream: (jobId: string) => `${prefix}:stream:${jobId}`,
+    /** String `<run>:<run id>`: the run of a job that owns its stream (later runs take over, earlier ones are refused). */
+    streamOwner: (jobId: string) => `${prefix}:stream-owner:${jobId}`,
     /** String set when a job is cancelled, read by the worker that starts or runs it. */
     cancelFlag: (jobId: string) => `${prefix}:cancel:${jobId}`,
     /** Pub/sub channel announcing cancellations to every worker. */

@@ -7,6 +7,8 @@ export interface ThreadSettings {
   contextSize: number;
   sequences: number;
   threads: number;
+  /** Token text after a generation's first chunk is sent to the main thread in batches this far apart (ms). */
+  tokenFlushMs: number;
 }
 
 /** Facts about the loaded model, reported once by a pool thread. */

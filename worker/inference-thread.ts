@@ -28,6 +28,19 @@ const context = await model.createContext({
   threads: settings.threads,
 });
 const freeSequences: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => context.getSequence());
+/** Tasks waiting for a sequence that is still being cleared after its previous job returned. */
+const sequenceWaiters: ((sequence: LlamaContextSequence) => void)[] = [];
+
+function acquireSequence(): Promise<LlamaContextSequence> {
+  const sequence = freeSequences.pop();
+  return sequence ? Promise.resolve(sequence) : new Promise((resolve) => sequenceWaiters.push(resolve));
+}
+
+function releaseSequence(sequence: LlamaContextSequence): void {
+  const waiter = sequenceWaiters.shift();
+  if (waiter) waiter(sequence);
+  else freeSequences.push(sequence);
+}
 const loadMs = performance.now() - loadStart;
 
 const info: ModelInfo = {
@@ -78,8 +91,8 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   }
   const maxTokens = Math.min(sampling.max_tokens, room);
 
-  const sequence = freeSequences.pop();
-  if (!sequence) return { ok: false, code: 'no_free_sequence', message: 'no free sequence in this pool thread' };
+  // Piscina gives a thread at most `sequences` tasks at once, so a sequence is free or being cleared.
+  const sequence = await acquireSequence();
 
   const abort = new AbortController();
   port.on('message', (message) => {
@@ -95,7 +108,25 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
     firstTokenAt ??= lastTokenAt;
     completionTokens += tokens.length;
   };
-  const onTextChunk = (text: string) => port.postMessage({ text, tokens: completionTokens } satisfies TokenEvent);
+  // Text goes to the main thread in batches: the first chunk at once (time to first token), later
+  // ones coalesced for `tokenFlushMs`, so the main thread wakes a few times per job, not per token.
+  // What is pending at the end is not sent: the final text in the outcome carries it.
+  let pendingText = '';
+  let flushTimer: NodeJS.Timeout | undefined;
+  let sentFirst = false;
+  const flush = () => {
+    flushTimer = undefined;
+    if (!pendingText) return;
+    port.postMessage({ text: pendingText, tokens: completionTokens } satisfies TokenEvent);
+    pendingText = '';
+  };
+  const onTextChunk = (text: string) => {
+    pendingText += text;
+    if (!sentFirst) {
+      sentFirst = true;
+      flush();
+    } else flushTimer ??= setTimeout(flush, settings.tokenFlushMs);
+  };
   const options = { sampling, maxTokens, signal: abort.signal };
   const generator =
     'history' in input
@@ -123,11 +154,15 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
       },
     };
   } finally {
+    clearTimeout(flushTimer);
     generator.dispose();
-    // A clean sequence for the next job: reusing a prefix would change batch shapes and so, slightly, the numbers.
-    await sequence.clearHistory();
-    freeSequences.push(sequence);
     port.close();
+    // A clean sequence for the next job (reusing a prefix would change batch shapes and so, slightly,
+    // the numbers), cleared after this job's outcome is on its way.
+    void sequence
+      .clearHistory()
+      .catch(() => undefined)
+      .finally(() => releaseSequence(sequence));
   }
 }
 

@@ -26,7 +26,8 @@ export interface ProcessorDeps {
  * cancellation (pub/sub) or shutdown reaches the thread that runs them.
  */
 export class JobProcessor {
-  private readonly running = new Map<string, Generation>();
+  /** Cancels of the jobs this processor runs, by job id. */
+  private readonly running = new Map<string, () => void>();
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -35,13 +36,13 @@ export class JobProcessor {
   }
 
   cancel(jobId: string): boolean {
-    const generation = this.running.get(jobId);
-    generation?.cancel();
-    return generation !== undefined;
+    const cancel = this.running.get(jobId);
+    cancel?.();
+    return cancel !== undefined;
   }
 
   cancelAll(): void {
-    for (const generation of this.running.values()) generation.cancel();
+    for (const cancel of this.running.values()) cancel();
   }
 
   readonly process = async (job: Job<JobData, GenerationResult>): Promise<GenerationResult> => {
@@ -49,15 +50,28 @@ export class JobProcessor {
     const jobId = job.id ?? '';
     const startedAt = Date.now();
     const queuedMs = Math.max(0, startedAt - job.data.acceptedAt);
+    // Every pick-up of the job counts (retries and runs after a stall): a later run owns the stream.
+    const stream = streams.open(jobId, Math.max(1, job.attemptsStarted));
 
-    // A job cancelled while it waited, but picked up before it could be removed, ends here.
-    if ((await redis.exists(keys.cancelFlag(jobId))) === 1) {
+    // Registered before the flag is read, so a cancellation is seen whenever it comes: set before
+    // the read (the flag), or published after it (the latch).
+    const control: { cancelled: boolean; generation?: Generation } = { cancelled: false };
+    this.running.set(jobId, () => {
+      control.cancelled = true;
+      control.generation?.cancel();
+    });
+    const flagged = await redis.exists(keys.cancelFlag(jobId)).catch((error: unknown) => {
+      this.running.delete(jobId);
+      throw error;
+    });
+    if (flagged === 1) {
+      // Cancelled while it waited, but picked up before it could be removed: no generation at all.
+      this.running.delete(jobId);
       const result = this.buildResult('', 'cancelled', 0, 0, queuedMs, { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 });
-      await streams.open(jobId, job.attemptsMade + 1).end(result);
+      await stream.end(result);
       return result;
     }
 
-    const stream = streams.open(jobId, job.attemptsMade + 1);
     const progressEvery = this.deps.progressIntervalMs ?? 250;
     // The first report comes one interval in: a short job completes before it would matter, and
     // each report is a Redis script plus an event that every API process reads.
@@ -73,9 +87,8 @@ export class JobProcessor {
         }
       },
     );
-    this.running.set(jobId, generation);
-    // The flag may have been set between the check above and registration.
-    if ((await redis.exists(keys.cancelFlag(jobId))) === 1) generation.cancel();
+    control.generation = generation;
+    if (control.cancelled) generation.cancel();
 
     let outcome;
     try {
@@ -96,12 +109,9 @@ export class JobProcessor {
 
     const result = this.buildResult(outcome.text, outcome.finishReason, outcome.promptTokens, outcome.completionTokens, queuedMs, outcome.timings);
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
-    // Independent writes, all done before the job completes: waited for together, not one after another.
-    await Promise.all([
-      job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined),
-      stream.end(result),
-      job.data.cacheKey ? cache.set(job.data.cacheKey, result) : undefined,
-    ]);
+    // Independent writes, both done before the job completes: waited for together. (No final
+    // progress report: a finished job's token count is in its result.)
+    await Promise.all([stream.end(result), job.data.cacheKey ? cache.set(job.data.cacheKey, result) : undefined]);
     this.deps.onFinished?.(job, result);
     return result;
   };

@@ -3,43 +3,106 @@ import type { GenerationResult } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 
 /**
+ * Appends a batch of events to a job's stream on behalf of one run of the job, and only while that
+ * run owns the stream. The first batch of a run claims the stream (resetting it and writing `start`)
+ * unless a later run already did; later batches are refused once another run has claimed it. So two
+ * overlapping runs of one job (a live worker whose lock expired, and the run that replaced it) can
+ * never interleave their tokens.
+ *
+ * KEYS: stream, owner. ARGV: run number, run id, claim (1/0), max length, ttl seconds, then each
+ * event as its field count followed by its fields. Returns 1 if written, 0 if refused.
+ */
+const APPEND_SCRIPT = `
+local owner = redis.call('GET', KEYS[2])
+local me = ARGV[1] .. ':' .. ARGV[2]
+if ARGV[3] == '1' then
+  if owner and owner ~= me then
+    local ownerRun = tonumber(string.match(owner, '^(%d+):'))
+    if ownerRun and ownerRun > tonumber(ARGV[1]) then return 0 end
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'type', 'start', 'attempt', ARGV[1])
+elseif owner ~= me then
+  return 0
+end
+local i = 6
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+redis.call('SET', KEYS[2], me, 'EX', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
+interface StreamCommands {
+  appendJobStream(stream: string, owner: string, ...args: string[]): Promise<number>;
+}
+
+export interface StreamOptions {
+  maxLen: number;
+  ttlSeconds: number;
+  /** Tokens after the first are coalesced for this long (ms) into one event. */
+  flushMs: number;
+}
+
+/**
  * Token stream of one job: a Redis Stream of events, so late readers replay from the start.
- * Events: `start {attempt}` (a retry after a crash starts again), `token {text, tokens}`,
- * then `end {result}` or `error {message}`. Chunks are coalesced for `flushMs` to keep
- * Redis round trips per job low; the stream is capped and expires with the job's retention.
+ * Events: `start {attempt}` (a new run of the job begins: readers drop what they had),
+ * `token {text, tokens}`, then `end {result}` or `error {message}`.
+ *
+ * A run writes nothing until its first token, which goes out at once with `start` (time to first
+ * token is what streaming clients feel); later chunks are coalesced for `flushMs`, and the rest
+ * goes out with `end`: two round trips for a short job. The stream is capped and expires with the
+ * job's retention.
  */
 export class TokenStreamWriter {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { maxLen: number; ttlSeconds: number; flushMs: number },
-  ) {}
+    private readonly options: StreamOptions,
+  ) {
+    if (!('appendJobStream' in redis)) redis.defineCommand('appendJobStream', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  }
 
-  open(jobId: string, attempt: number): JobTokenStream {
-    return new JobTokenStream(this.redis, this.keys.stream(jobId), attempt, this.options);
+  /**
+   * `run`: how many times the job has been started, this one included (BullMQ's attempts made plus
+   * stalls, plus one); a later run takes the stream over from an earlier one.
+   */
+  open(jobId: string, run: number): JobTokenStream {
+    return new JobTokenStream(this.redis as Redis & StreamCommands, this.keys.stream(jobId), this.keys.streamOwner(jobId), run, this.options);
   }
 }
 
 export class JobTokenStream {
+  private readonly runId = Math.random().toString(36).slice(2, 10);
+  /** This run's first write succeeded: the stream is reset and holds its `start`. */
+  private claimed = false;
+  private sentFirst = false;
+  private finished = false;
+  /** Another run of the job owns the stream: this one writes nothing more. */
+  private superseded = false;
   private pending = '';
   private pendingTokens = 0;
   private streamedText = '';
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<unknown>;
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis & StreamCommands,
     private readonly key: string,
-    attempt: number,
-    private readonly options: { maxLen: number; ttlSeconds: number; flushMs: number },
-  ) {
-    this.chain = this.append([['type', 'start', 'attempt', String(attempt)]], true);
-  }
+    private readonly ownerKey: string,
+    private readonly run: number,
+    private readonly options: StreamOptions,
+  ) {}
 
   push(text: string, tokens: number): void {
+    if (this.finished) return;
     this.pending += text;
     this.pendingTokens = tokens;
-    this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
+    if (!this.sentFirst) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
   }
 
   /** Writes what is left (the final text is authoritative) and the end event, in one round trip. */
@@ -48,17 +111,22 @@ export class JobTokenStream {
     const rest = result.text.startsWith(this.streamedText) ? result.text.slice(this.streamedText.length) : '';
     if (rest) events.push(['type', 'token', 'text', rest, 'tokens', String(result.usage.completion_tokens)]);
     events.push(['type', 'end', 'result', JSON.stringify(result)]);
-    this.enqueue(events);
-    await this.chain;
+    await this.finish(events);
   }
 
   async fail(message: string): Promise<void> {
-    this.enqueue([...this.takePending(), ['type', 'error', 'message', message]]);
-    await this.chain;
+    await this.finish([...this.takePending(), ['type', 'error', 'message', message]]);
   }
 
+  /** Writes what is pending without ending the stream (a run that will be retried). */
   async close(): Promise<void> {
-    this.flush();
+    await this.finish(this.takePending());
+  }
+
+  private async finish(events: string[][]): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (events.length > 0) this.enqueue(events);
     await this.chain;
   }
 
@@ -79,17 +147,20 @@ export class JobTokenStream {
   }
 
   private enqueue(events: string[][]): void {
-    this.chain = this.chain.then(() => this.append(events, false));
+    this.sentFirst = true;
+    this.chain = this.chain.then(() => this.append(events));
   }
 
   /** Stream writes are best effort: a lost token event must never fail the job itself. */
-  private async append(events: string[][], first: boolean): Promise<void> {
+  private async append(events: string[][]): Promise<void> {
+    if (this.superseded) return;
+    const claim = !this.claimed;
+    const args = [String(this.run), this.runId, claim ? '1' : '0', String(this.options.maxLen), String(this.options.ttlSeconds)];
+    for (const fields of events) args.push(String(fields.length), ...fields);
     try {
-      const multi = this.redis.multi();
-      if (first) multi.del(this.key);
-      for (const fields of events) multi.xadd(this.key, 'MAXLEN', '~', String(this.options.maxLen), '*', ...fields);
-      multi.expire(this.key, this.options.ttlSeconds);
-      await multi.exec();
+      const written = await this.redis.appendJobStream(this.key, this.ownerKey, ...args);
+      if (written === 0) this.superseded = true;
+      else this.claimed = true;
     } catch {
       // Redis away: the job result still reaches BullMQ when it returns.
     }

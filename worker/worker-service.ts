@@ -25,6 +25,8 @@ export interface WorkerService {
 }
 
 const HEARTBEAT_MS = 5000;
+/** Token text is coalesced this long (ms) in the pool thread and again before each stream write. */
+const TOKEN_FLUSH_MS = 20;
 
 /** Composes a worker: model pool, BullMQ worker, cancellation listener and heartbeat. */
 export async function startWorkerService(config: Config, redisUrl: string, logger: Logger): Promise<WorkerService> {
@@ -42,7 +44,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     'loading model',
   );
   const pool = await InferencePool.start(
-    { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: config.SEQUENCES_PER_THREAD, threads },
+    { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: config.SEQUENCES_PER_THREAD, threads, tokenFlushMs: TOKEN_FLUSH_MS },
     config.POOL_THREADS,
     { fileType: source.facts.quantization },
   );
@@ -75,7 +77,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     streams: new TokenStreamWriter(redis, keys, {
       maxLen: 10_000,
       ttlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, config.KEEP_FAILED_SECONDS, 3600),
-      flushMs: 20,
+      flushMs: TOKEN_FLUSH_MS,
     }),
     modelId: source.id,
     logger,

@@ -1,24 +1,26 @@
 /**
  * The baseline of pairs 1 and 2: node-llama-cpp called directly in one process, with the same
- * context settings (threads, sequences, context size) and the same per-request work as a pool
- * thread (a fresh completion on a free sequence, its history cleared afterwards).
- * Settings: BENCH_MODEL_PATH, BENCH_SEQUENCES, BENCH_THREADS, BENCH_CONTEXT_SIZE.
+ * context settings (one context per pool thread, its threads and sequences, context size) and the
+ * same per-request work as a pool thread (a fresh completion on a free sequence, its history
+ * cleared afterwards). Contexts decode concurrently (node-llama-cpp runs each off the main thread).
+ * Settings: BENCH_MODEL_PATH, BENCH_CONTEXTS, BENCH_SEQUENCES, BENCH_THREADS, BENCH_CONTEXT_SIZE.
  */
 import { getLlama, LlamaCompletion, type LlamaContextSequence } from 'node-llama-cpp';
 import { closedLoop } from '../load/closed-loop.ts';
 import { serveBaseline } from './child.ts';
 import type { GenerationSpec, LatencyReply, LlamaCommand, ThroughputReply } from './llama-protocol.ts';
 
+const contexts = Number(process.env.BENCH_CONTEXTS ?? 1);
 const sequences = Number(process.env.BENCH_SEQUENCES ?? 1);
 const threads = Number(process.env.BENCH_THREADS ?? 1);
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
 const model = await llama.loadModel({ modelPath: process.env.BENCH_MODEL_PATH ?? '' });
-const context = await model.createContext({
-  contextSize: Math.min(Number(process.env.BENCH_CONTEXT_SIZE ?? 2048), model.trainContextSize),
-  sequences,
-  threads,
-});
-const free: LlamaContextSequence[] = Array.from({ length: sequences }, () => context.getSequence());
+const contextSize = Math.min(Number(process.env.BENCH_CONTEXT_SIZE ?? 2048), model.trainContextSize);
+const free: LlamaContextSequence[] = [];
+for (let i = 0; i < contexts; i++) {
+  const context = await model.createContext({ contextSize, sequences, threads });
+  for (let j = 0; j < sequences; j++) free.push(context.getSequence());
+}
 const waiting: Array<(sequence: LlamaContextSequence) => void> = [];
 
 async function acquire(): Promise<LlamaContextSequence> {
@@ -70,4 +72,4 @@ async function handle(command: LlamaCommand): Promise<LatencyReply | ThroughputR
   return { tokens, requests, elapsedMs };
 }
 
-serveBaseline(handle, { sequences, threads, contextSize: context.contextSize, llamaCppRelease: llama.llamaCppRelease });
+serveBaseline(handle, { contexts, sequences, threads, contextSize, llamaCppRelease: llama.llamaCppRelease });

@@ -11,7 +11,7 @@ const TITLE = 'INT8 (Q8_0 vs F32)';
  * Pair 6: the same engine (bare node-llama-cpp, default threads and sequences) on the F32 model
  * and on the project's own Q8_0 copy of it, rounds interleaved.
  */
-export async function int8(ctx: BenchContext, model: BenchModel, settings: { sequences: number; threads: number; contextSize: number }): Promise<PairResult> {
+export async function int8(ctx: BenchContext, model: BenchModel, settings: { contexts: number; sequences: number; threads: number; contextSize: number }): Promise<PairResult> {
   if (!model.quantizedFrom) {
     const reason = `the model is served as it is (${model.quantization}); the pair needs a float model that the system quantizes`;
     return { id: 6, title: TITLE, columns: { a: 'Q8_0', b: 'F32' }, available: false, rows: [], targets: [], notes: [`Not available: ${reason}.`] };
@@ -19,6 +19,7 @@ export async function int8(ctx: BenchContext, model: BenchModel, settings: { seq
   const start = (model: string) =>
     ctx.startBaseline<LlamaCommand>('./llama-baseline.ts', {
       BENCH_MODEL_PATH: model,
+      BENCH_CONTEXTS: String(settings.contexts),
       BENCH_SEQUENCES: String(settings.sequences),
       BENCH_THREADS: String(settings.threads),
       BENCH_CONTEXT_SIZE: String(settings.contextSize),
@@ -47,7 +48,7 @@ export async function int8(ctx: BenchContext, model: BenchModel, settings: { seq
       rows,
       targets: [],
       notes: [
-        `Bare node-llama-cpp on each file (${settings.sequences} sequences, ${settings.threads} llama.cpp threads), max_tokens ${THROUGHPUT_MAX_TOKENS}, ` +
+        `Bare node-llama-cpp on each file (${settings.contexts} context(s) × ${settings.sequences} sequence(s), ${settings.threads} llama.cpp thread(s) each), max_tokens ${THROUGHPUT_MAX_TOKENS}, ` +
           `temperature 0, ${ctx.options.durationMs} ms per round, closed-loop clients.`,
         `Q8_0: the copy the system made with the project's quantizer (${(model.sizeBytes / 1024 / 1024).toFixed(2)} MiB), loaded by ` +
           'the baseline process of pairs 1 and 2; F32: the original file, in a second baseline process.',

@@ -82,8 +82,8 @@ export async function throughput(ctx: BenchContext): Promise<ThroughputOutcome> 
       notes: [
         `Closed-loop clients for ${options.durationMs} ms per round; max_tokens ${THROUGHPUT_MAX_TOKENS}, temperature 0, cache off; ` +
           'tokens/s = completion tokens of finished requests ÷ time until the last one finished.',
-        `Both sides: ${poolThreads} pool thread(s) × ${sequences} sequence(s), ${String(llama.info.threads)} llama.cpp thread(s); ` +
-          'the baseline queues its clients for a free sequence as the orchestrator queues jobs.',
+        `Both sides: ${poolThreads} pool thread(s) × ${sequences} sequence(s), ${String(llama.info.threads)} llama.cpp thread(s) each ` +
+          '(the baseline: one context per pool thread, in one process); the baseline queues its clients for a free sequence as the orchestrator queues jobs.',
       ],
     },
   };

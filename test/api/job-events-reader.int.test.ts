@@ -112,11 +112,12 @@ describe('JobStreamReader', () => {
     const [first, second] = [randomUUID(), randomUUID()];
     const stream = writer.open(first, 1);
     const cursor = reader.open(first);
-    expect((await cursor.next(60_000))[0]?.event.type).toBe('start');
+    stream.push('before ', 1);
+    expect((await cursor.next(60_000)).map((e) => e.event.type)).toEqual(['start', 'token']);
     const pending = readToEnd(cursor);
     await killBlockingConnection();
-    stream.push('after the kill', 1);
-    await stream.end(result('after the kill'));
+    stream.push('after the kill', 2);
+    await stream.end(result('before after the kill'));
     expect(textOf(await pending)).toBe('after the kill');
 
     // A client joining now must interrupt a read on the new connection (its id changed).
