@@ -14,7 +14,7 @@ export interface BenchOptions {
   clients: number[];
   /**
    * Pool threads × sequences of the settings pair, optionally `@<llama.cpp threads>`.
-   * `BENCH_SETTINGS`, default `1x1,2x1,1x2,1x4,1x2@1`.
+   * `BENCH_SETTINGS`, default `1x1@1,1x2@1,2x1,2x2,1x2`; the system's default settings are always included.
    */
   settings: BenchSetting[];
   /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
@@ -64,7 +64,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bench
     durationMs: int(env.BENCH_DURATION_MS, 4000, 'BENCH_DURATION_MS'),
     latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
     clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
-    settings: parseSettings(env.BENCH_SETTINGS || '1x1,2x1,1x2,1x4,1x2@1'),
+    settings: parseSettings(env.BENCH_SETTINGS || '1x1@1,1x2@1,2x1,2x2,1x2'),
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,

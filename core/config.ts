@@ -8,6 +8,9 @@ const bool = z
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/** Beyond this many pool threads by default, scale with more worker processes: each thread holds a context. */
+const MAX_DEFAULT_POOL_THREADS = 4;
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -57,10 +60,14 @@ export const configSchema = z.object({
   MODEL_DOWNLOAD_TIMEOUT_MS: int(1000).default(30_000),
   /** Context size of each sequence in tokens (prompt + generation). Default `2048`, capped at the model's training context. */
   CONTEXT_SIZE: int(64, 1 << 20).default(2048),
-  /** Piscina threads per worker process; each loads the model once. Default `1`. */
-  POOL_THREADS: int(1, 64).default(1),
-  /** Sequences per pool thread, batched in one llama.cpp context. Default `2`. */
-  SEQUENCES_PER_THREAD: int(1, 64).default(2),
+  /**
+   * Piscina threads per worker process; each loads the model and has its own context. Default: the
+   * CPU cores, at most 4 (measured: one single-threaded pool thread per core is the fastest setting
+   * on small machines, see docs/benchmarks.md pair 5).
+   */
+  POOL_THREADS: int(1, 64).default(() => Math.min(os.availableParallelism(), MAX_DEFAULT_POOL_THREADS)),
+  /** Sequences per pool thread, batched in one llama.cpp context. Default `1`. */
+  SEQUENCES_PER_THREAD: int(1, 64).default(1),
   /** llama.cpp threads per pool thread. Default: CPU cores / POOL_THREADS, at least 1. */
   LLAMA_THREADS: int(1, 256).optional(),
 

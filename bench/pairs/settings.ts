@@ -20,6 +20,10 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
   const stacks: SystemStack[] = [];
   const started: SystemStack[] = [];
   try {
+    const listed = options.settings.some((s) =>
+      sameSettings({ poolThreads: s.poolThreads, sequences: s.sequences, llamaThreads: s.llamaThreads ?? options.llamaThreads }, stack.settings),
+    );
+    if (!listed) stacks.push(stack);
     for (const setting of options.settings) {
       const wanted: StackSettings = {
         poolThreads: setting.poolThreads,

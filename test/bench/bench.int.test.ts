@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.ts';
 import { benchOptionsFromEnv } from '../../bench/options.ts';
 import type { BenchResults } from '../../bench/results.ts';
 import { runBench, writeResults } from '../../bench/run.ts';
@@ -15,7 +16,7 @@ describe('npm run bench (one short round)', () => {
     BENCH_DURATION_MS: '300',
     BENCH_LATENCY_REQUESTS: '3',
     BENCH_CLIENTS: '1,2',
-    BENCH_SETTINGS: '1x1,1x2',
+    BENCH_SETTINGS: '1x1',
     BENCH_QUEUE_CLIENTS: '2',
     BENCH_CONNECTIONS: '2',
     BENCH_LLAMA_THREADS: '1',
@@ -51,7 +52,13 @@ describe('npm run bench (one short round)', () => {
 
   it('runs the throughput pair once per client count and the settings pair once per setting', () => {
     expect(results.pairs[1]?.rows.map((r) => r.metric)).toEqual(['1 client', '2 clients']);
-    expect(results.pairs[4]?.rows.map((r) => r.metric)).toEqual(['1×1, 1 llama.cpp thread', '1×2, 1 llama.cpp thread (default)']);
+    // The system's default settings come first when the list does not hold them.
+    const { POOL_THREADS: pool, SEQUENCES_PER_THREAD: sequences } = loadConfig({});
+    expect(results.pairs[4]?.rows.map((r) => r.metric)).toEqual(
+      pool === 1 && sequences === 1
+        ? ['1×1, 1 llama.cpp thread (default)']
+        : [`${pool}×${sequences}, 1 llama.cpp thread (default)`, '1×1, 1 llama.cpp thread'],
+    );
   });
 
   it('checks every target with a measured value', () => {

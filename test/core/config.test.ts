@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config.ts';
 
@@ -7,7 +8,8 @@ describe('loadConfig', () => {
     expect(config.PORT).toBe(8080);
     expect(config.USE_INT8).toBe(true);
     expect(config.REDIS_PREFIX).toBe('llmo');
-    expect(config.SEQUENCES_PER_THREAD).toBe(2);
+    expect(config.SEQUENCES_PER_THREAD).toBe(1);
+    expect(config.POOL_THREADS).toBe(Math.min(os.availableParallelism(), 4));
     expect(Object.isFrozen(config)).toBe(true);
   });
 
