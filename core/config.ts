@@ -70,6 +70,12 @@ export const configSchema = z.object({
   SEQUENCES_PER_THREAD: int(1, 64).default(1),
   /** llama.cpp threads per pool thread. Default: CPU cores / POOL_THREADS, at least 1. */
   LLAMA_THREADS: int(1, 256).optional(),
+  /**
+   * Jobs each pool thread takes beyond its sequences, waiting in the thread to start the moment a
+   * sequence frees, so that no sequence idles while the next job comes from Redis. Default `1`;
+   * `0` takes a job only when a sequence is free (fairest between many workers).
+   */
+  PREFETCH_PER_THREAD: int(0, 64).default(1),
 
   /** Largest `max_tokens` a request may ask for. Default `2048`. */
   MAX_TOKENS_LIMIT: int(1).default(2048),

@@ -27,16 +27,22 @@ export class InferencePool {
   private constructor(
     private readonly piscina: Piscina,
     readonly model: ModelInfo,
+    /** Sequences: generations that can run at once. */
     readonly capacity: number,
+    /** Generations the pool accepts at once: its sequences plus those prefetched, waiting in their threads. */
+    readonly slots: number,
   ) {}
 
-  /** `known`: facts the main thread read from the GGUF header (file type), which override the thread's. */
-  static async start(settings: ThreadSettings, threads: number, known: Partial<ModelInfo> = {}): Promise<InferencePool> {
+  /**
+   * `prefetch`: tasks each thread accepts beyond its sequences; they wait in the thread for a sequence.
+   * `known`: facts the main thread read from the GGUF header (file type), which override the thread's.
+   */
+  static async start(settings: ThreadSettings, threads: number, prefetch: number, known: Partial<ModelInfo> = {}): Promise<InferencePool> {
     const piscina = new Piscina({
       filename: fileURLToPath(entryFile),
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: settings.sequences,
+      concurrentTasksPerWorker: settings.sequences + prefetch,
       idleTimeout: Number.POSITIVE_INFINITY,
       // Threads must keep their event loops free between awaits so cancel messages arrive.
       atomics: 'disabled',
@@ -51,7 +57,7 @@ export class InferencePool {
         cause: error,
       });
     }
-    return new InferencePool(piscina, { ...model, ...known }, threads * settings.sequences);
+    return new InferencePool(piscina, { ...model, ...known }, threads * settings.sequences, threads * (settings.sequences + prefetch));
   }
 
   generate(input: { prompt?: string; messages?: ChatMessage[]; sampling: Sampling }, onToken: (event: TokenEvent) => void): Generation {
@@ -71,9 +77,9 @@ export class InferencePool {
     };
   }
 
-  /** Generations running right now (each holds one sequence). */
+  /** Sequences generating right now. Prefetched tasks wait only while every sequence is busy. */
   get busy(): number {
-    return this.running;
+    return Math.min(this.running, this.capacity);
   }
 
   private running = 0;

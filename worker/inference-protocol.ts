@@ -55,6 +55,8 @@ export type GenerateOutcome =
       finishReason: FinishReason;
       promptTokens: number;
       completionTokens: number;
+      /** Time the task waited in its thread for a free sequence (prefetched tasks), in ms. */
+      waitMs: number;
       timings: Omit<Timings, 'queued_ms'>;
     }
   | { ok: false; code: string; message: string };

@@ -31,9 +31,22 @@ const freeSequences: LlamaContextSequence[] = Array.from({ length: settings.sequ
 /** Tasks waiting for a sequence that is still being cleared after its previous job returned. */
 const sequenceWaiters: ((sequence: LlamaContextSequence) => void)[] = [];
 
-function acquireSequence(): Promise<LlamaContextSequence> {
+/** A free sequence, or undefined if `signal` aborts first (a prefetched task cancelled while it waits). */
+function acquireSequence(signal: AbortSignal): Promise<LlamaContextSequence | undefined> {
   const sequence = freeSequences.pop();
-  return sequence ? Promise.resolve(sequence) : new Promise((resolve) => sequenceWaiters.push(resolve));
+  if (sequence || signal.aborted) return Promise.resolve(sequence);
+  return new Promise((resolve) => {
+    const waiter = (free: LlamaContextSequence) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(free);
+    };
+    const onAbort = () => {
+      sequenceWaiters.splice(sequenceWaiters.indexOf(waiter), 1);
+      resolve(undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    sequenceWaiters.push(waiter);
+  });
 }
 
 function releaseSequence(sequence: LlamaContextSequence): void {
@@ -91,13 +104,27 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   }
   const maxTokens = Math.min(sampling.max_tokens, room);
 
-  // Piscina gives a thread at most `sequences` tasks at once, so a sequence is free or being cleared.
-  const sequence = await acquireSequence();
-
   const abort = new AbortController();
   port.on('message', (message) => {
     if (message === CANCEL_MESSAGE) abort.abort();
   });
+
+  // A prefetched task waits here for a sequence; one cancelled meanwhile never takes one.
+  const arrived = performance.now();
+  const sequence = await acquireSequence(abort.signal);
+  const waitMs = round(performance.now() - arrived);
+  if (!sequence) {
+    port.close();
+    return {
+      ok: true,
+      text: '',
+      finishReason: 'cancelled',
+      promptTokens: 0,
+      completionTokens: 0,
+      waitMs,
+      timings: { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 },
+    };
+  }
 
   const started = performance.now();
   let firstTokenAt: number | undefined;
@@ -142,6 +169,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
       finishReason: FINISH[stopReason] ?? 'stop',
       promptTokens,
       completionTokens,
+      waitMs,
       timings: {
         ttft_ms: round((firstTokenAt ?? performance.now()) - started),
         generation_ms: round(generationMs),

@@ -5,11 +5,12 @@ import type { GenerationResult, JobData, JobProgress } from '../core/job-contrac
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordGeneration } from '../core/metrics/inference.ts';
-import type { Generation, InferencePool } from './inference-pool.ts';
+import type { InferencePool } from './inference-pool.ts';
 import type { TokenStreamWriter } from './token-stream-writer.ts';
 
 export interface ProcessorDeps {
   pool: InferencePool;
+  /** Commands of the processor's own (cancel flags). The cache and streams must use BullMQ's connection. */
   redis: Redis;
   keys: RedisKeys;
   cache: ResultCache;
@@ -53,25 +54,6 @@ export class JobProcessor {
     // Every pick-up of the job counts (retries and runs after a stall): a later run owns the stream.
     const stream = streams.open(jobId, Math.max(1, job.attemptsStarted));
 
-    // Registered before the flag is read, so a cancellation is seen whenever it comes: set before
-    // the read (the flag), or published after it (the latch).
-    const control: { cancelled: boolean; generation?: Generation } = { cancelled: false };
-    this.running.set(jobId, () => {
-      control.cancelled = true;
-      control.generation?.cancel();
-    });
-    const flagged = await redis.exists(keys.cancelFlag(jobId)).catch((error: unknown) => {
-      this.running.delete(jobId);
-      throw error;
-    });
-    if (flagged === 1) {
-      // Cancelled while it waited, but picked up before it could be removed: no generation at all.
-      this.running.delete(jobId);
-      const result = this.buildResult('', 'cancelled', 0, 0, queuedMs, { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 });
-      await stream.end(result);
-      return result;
-    }
-
     const progressEvery = this.deps.progressIntervalMs ?? 250;
     // The first report comes one interval in: a short job completes before it would matter, and
     // each report is a Redis script plus an event that every API process reads.
@@ -87,8 +69,17 @@ export class JobProcessor {
         }
       },
     );
-    control.generation = generation;
-    if (control.cancelled) generation.cancel();
+    // Registered before the cancel flag is read, so a cancellation is seen whenever it comes: set
+    // before the read (the flag), or published after it (pub/sub). A job cancelled while it waited,
+    // but picked up before it could be removed, is read in parallel with the start of generation
+    // (not before it) and stops within a token or two.
+    this.running.set(jobId, () => generation.cancel());
+    redis
+      .exists(keys.cancelFlag(jobId))
+      .then((flagged) => {
+        if (flagged === 1) generation.cancel();
+      })
+      .catch(() => undefined);
 
     let outcome;
     try {
@@ -107,11 +98,25 @@ export class JobProcessor {
       throw new UnrecoverableError(`${outcome.code}: ${outcome.message}`);
     }
 
-    const result = this.buildResult(outcome.text, outcome.finishReason, outcome.promptTokens, outcome.completionTokens, queuedMs, outcome.timings);
+    // Queued until generation began: in Redis, then (prefetched) in the pool thread.
+    const result = this.buildResult(
+      outcome.text,
+      outcome.finishReason,
+      outcome.promptTokens,
+      outcome.completionTokens,
+      queuedMs + Math.round(outcome.waitMs),
+      outcome.timings,
+    );
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
-    // Independent writes, both done before the job completes: waited for together. (No final
-    // progress report: a finished job's token count is in its result.)
-    await Promise.all([stream.end(result), job.data.cacheKey ? cache.set(job.data.cacheKey, result) : undefined]);
+    // Sent, not waited for: they go on BullMQ's connection, so Redis runs them before the job's
+    // completion, which BullMQ sends next on it. (No final progress report: a finished job's token
+    // count is in its result.)
+    void stream.end(result);
+    if (job.data.cacheKey) {
+      cache.set(job.data.cacheKey, result).catch((error: unknown) => {
+        this.deps.logger.warn({ jobId, err: (error as Error).message }, 'result not cached');
+      });
+    }
     this.deps.onFinished?.(job, result);
     return result;
   };

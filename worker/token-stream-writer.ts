@@ -54,8 +54,12 @@ export interface StreamOptions {
  *
  * A run writes nothing until its first token, which goes out at once with `start` (time to first
  * token is what streaming clients feel); later chunks are coalesced for `flushMs`, and the rest
- * goes out with `end`: two round trips for a short job. The stream is capped and expires with the
+ * goes out with `end`: two writes for a short job. The stream is capped and expires with the
  * job's retention.
+ *
+ * Writes are sent at once, never waiting for the previous one's reply: commands on one connection
+ * run in the order they were sent. Given BullMQ's own connection, a job's `end` is therefore in the
+ * stream before the job completes without the worker waiting for it.
  */
 export class TokenStreamWriter {
   constructor(
@@ -77,9 +81,8 @@ export class TokenStreamWriter {
 
 export class JobTokenStream {
   private readonly runId = Math.random().toString(36).slice(2, 10);
-  /** This run's first write succeeded: the stream is reset and holds its `start`. */
+  /** This run's first write (the claim: reset and `start`) has been sent. */
   private claimed = false;
-  private sentFirst = false;
   private finished = false;
   /** Another run of the job owns the stream: this one writes nothing more. */
   private superseded = false;
@@ -87,7 +90,8 @@ export class JobTokenStream {
   private pendingTokens = 0;
   private streamedText = '';
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** The last write sent; writes complete in order. */
+  private last: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis & StreamCommands,
@@ -101,7 +105,7 @@ export class JobTokenStream {
     if (this.finished) return;
     this.pending += text;
     this.pendingTokens = tokens;
-    if (!this.sentFirst) this.flush();
+    if (!this.claimed) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
   }
 
@@ -126,13 +130,13 @@ export class JobTokenStream {
   private async finish(events: string[][]): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    if (events.length > 0) this.enqueue(events);
-    await this.chain;
+    if (events.length > 0) this.send(events);
+    await this.last;
   }
 
   private flush(): void {
     const events = this.takePending();
-    if (events.length > 0) this.enqueue(events);
+    if (events.length > 0) this.send(events);
   }
 
   /** The coalesced token event, if any text is waiting. */
@@ -146,21 +150,20 @@ export class JobTokenStream {
     return [['type', 'token', 'text', text, 'tokens', String(this.pendingTokens)]];
   }
 
-  private enqueue(events: string[][]): void {
-    this.sentFirst = true;
-    this.chain = this.chain.then(() => this.append(events));
+  /** The first write of a run claims the stream; the script refuses the rest if that failed or was refused. */
+  private send(events: string[][]): void {
+    const claim = !this.claimed;
+    this.claimed = true;
+    this.last = this.append(events, claim);
   }
 
   /** Stream writes are best effort: a lost token event must never fail the job itself. */
-  private async append(events: string[][]): Promise<void> {
+  private async append(events: string[][], claim: boolean): Promise<void> {
     if (this.superseded) return;
-    const claim = !this.claimed;
     const args = [String(this.run), this.runId, claim ? '1' : '0', String(this.options.maxLen), String(this.options.ttlSeconds)];
     for (const fields of events) args.push(String(fields.length), ...fields);
     try {
-      const written = await this.redis.appendJobStream(this.key, this.ownerKey, ...args);
-      if (written === 0) this.superseded = true;
-      else this.claimed = true;
+      if ((await this.redis.appendJobStream(this.key, this.ownerKey, ...args)) === 0) this.superseded = true;
     } catch {
       // Redis away: the job result still reaches BullMQ when it returns.
     }

@@ -40,12 +40,13 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   await assertNoEviction(redis, logger);
 
   logger.info(
-    { model: source.path, poolThreads: config.POOL_THREADS, sequencesPerThread: config.SEQUENCES_PER_THREAD, llamaThreads: threads },
+    { model: source.path, poolThreads: config.POOL_THREADS, sequencesPerThread: config.SEQUENCES_PER_THREAD, prefetchPerThread: config.PREFETCH_PER_THREAD, llamaThreads: threads },
     'loading model',
   );
   const pool = await InferencePool.start(
     { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: config.SEQUENCES_PER_THREAD, threads, tokenFlushMs: TOKEN_FLUSH_MS },
     config.POOL_THREADS,
+    config.PREFETCH_PER_THREAD,
     { fileType: source.facts.quantization },
   );
   logger.info(
@@ -69,12 +70,15 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   };
   const untrackPool = trackInferencePool({ ...pool.model, id: source.id }, pool);
 
+  // BullMQ's own connection carries the cache and stream writes too: sent just before a job's
+  // completion on the same connection, they run before it without the worker waiting for them.
+  const bullConnection = createRedis(redisUrl, 'worker', logger, 'worker-bullmq');
   const processor = new JobProcessor({
     pool,
     redis,
     keys,
-    cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
-    streams: new TokenStreamWriter(redis, keys, {
+    cache: new ResultCache(bullConnection, keys, config.CACHE_TTL_SECONDS),
+    streams: new TokenStreamWriter(bullConnection, keys, {
       maxLen: 10_000,
       ttlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, config.KEEP_FAILED_SECONDS, 3600),
       flushMs: TOKEN_FLUSH_MS,
@@ -84,7 +88,6 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   });
 
   let shuttingDown = false;
-  const bullConnection = createRedis(redisUrl, 'worker', logger, 'worker-bullmq');
   const worker = new Worker<JobData, GenerationResult>(
     config.QUEUE_NAME,
     async (job: Job<JobData, GenerationResult>, token?: string) => {
@@ -101,7 +104,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
       prefix: config.REDIS_PREFIX,
       // Recorded on each job as `processedBy`: which worker ran it.
       name: id,
-      concurrency: pool.capacity,
+      concurrency: pool.slots,
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.JOB_LOCK_MS,
       maxStalledCount: config.MAX_STALLED_COUNT,
@@ -132,7 +135,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, config.WORKER_HEARTBEAT_TTL_MS / 3));
   heartbeat.unref();
 
-  logger.info({ workerId: id, queue: config.QUEUE_NAME, concurrency: pool.capacity }, 'worker ready');
+  logger.info({ workerId: id, queue: config.QUEUE_NAME, sequences: pool.capacity, concurrency: pool.slots }, 'worker ready');
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.SHUTDOWN_GRACE_MS) =>

@@ -15,8 +15,8 @@ describe('DELETE /api/v1/jobs/:id', () => {
   const long = { prompt: 'Once upon a time', max_tokens: 2000, cache: false };
 
   beforeAll(async () => {
-    // One sequence, a long context: a job can be held active while we cancel it.
-    stack = await startStack({ env: { CONTEXT_SIZE: '2048', SEQUENCES_PER_THREAD: '1' } });
+    // One sequence, no prefetched job, a long context: a job can be held active while another waits.
+    stack = await startStack({ env: { CONTEXT_SIZE: '2048', SEQUENCES_PER_THREAD: '1', PREFETCH_PER_THREAD: '0' } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -65,5 +65,41 @@ describe('DELETE /api/v1/jobs/:id', () => {
     expect(res.body.error.code).toBe('job_finished');
     const unknown = await http(stack.baseUrl, 'DELETE', '/api/v1/jobs/00000000-0000-4000-8000-000000000000');
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('DELETE /api/v1/jobs/:id of a prefetched job', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { CONTEXT_SIZE: '2048', SEQUENCES_PER_THREAD: '1', PREFETCH_PER_THREAD: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('stops a job waiting in its pool thread for a sequence before it starts: cancelled, no text', async () => {
+    const blocker = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { prompt: 'Once upon a time', max_tokens: 2000, cache: false });
+    await waitForTokens(stack.baseUrl, blocker.body.id, 1);
+    const prefetched = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { prompt: 'Once upon a time', max_tokens: 50, cache: false });
+    // Taken by the worker (active) while the only sequence is busy.
+    for (;;) {
+      const { body } = await http(stack.baseUrl, 'GET', `/api/v1/jobs/${prefetched.body.id}`);
+      if (body.status === 'active') break;
+      expect(body.status).toBe('waiting');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(stack.worker!.pool.busy).toBe(1);
+    const res = await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${prefetched.body.id}`);
+    expect(res.status).toBe(200);
+    const job = await pollUntilDone(stack.baseUrl, prefetched.body.id);
+    expect(job.status).toBe('cancelled');
+    expect(job.result).toMatchObject({ text: '', finish_reason: 'cancelled', usage: { completion_tokens: 0 } });
+
+    // The blocker was generating all along and still is; cancelled, it ends with its text.
+    expect((await http(stack.baseUrl, 'GET', `/api/v1/jobs/${blocker.body.id}`)).body.status).toBe('active');
+    await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${blocker.body.id}`);
+    const ended = await pollUntilDone(stack.baseUrl, blocker.body.id);
+    expect(ended.result.text.length).toBeGreaterThan(0);
   });
 });
