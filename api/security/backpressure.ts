@@ -7,6 +7,8 @@ export type DepthReader = () => Promise<number>;
 
 /** How long one reading of the queue depth is used; a busy API reads it once per interval, not per request. */
 export const DEPTH_REFRESH_MS = 1000;
+/** A reading this many intervals old is no longer used while a fresh one is read. */
+const STALE_LIMIT = 5;
 /** What a refused client is told: the queue drains in seconds when workers run at all. */
 export const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
@@ -29,9 +31,18 @@ export class QueueDepthGauge {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The estimated depth, or undefined when it cannot be read (Redis away: other checks answer 503). */
+  /**
+   * The estimated depth, or undefined when it cannot be read (Redis away: other checks answer 503).
+   * A reading older than the interval is refreshed in the background while requests go on with the
+   * estimate; only a missing reading, or one older than `STALE_LIMIT` intervals (an API that sat
+   * idle), is waited for.
+   */
   async depth(): Promise<number | undefined> {
-    if (this.now() - this.readAt >= this.refreshMs) await (this.pending ??= this.refresh());
+    const age = this.now() - this.readAt;
+    if (age >= this.refreshMs) {
+      this.pending ??= this.refresh();
+      if (this.reading === undefined || age >= this.refreshMs * STALE_LIMIT) await this.pending;
+    }
     return this.reading === undefined ? undefined : this.reading + this.admittedSinceReading;
   }
 

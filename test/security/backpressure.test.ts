@@ -37,9 +37,19 @@ describe('QueueDepthGauge', () => {
     probe.advance(999);
     await probe.gauge.depth();
     expect(probe.reads).toBe(1);
+    // Stale: the request goes on with the old reading while a fresh one is read in the background.
     probe.advance(1);
+    expect(await probe.gauge.depth()).toBe(7);
+    expect(probe.reads).toBe(2);
     expect(await probe.gauge.depth()).toBe(3);
     expect(probe.reads).toBe(2);
+  });
+
+  it('waits for a fresh reading when the last one is far too old (an idle API)', async () => {
+    const probe = gaugeOver([7, 3]);
+    expect(await probe.gauge.depth()).toBe(7);
+    probe.advance(5000);
+    expect(await probe.gauge.depth()).toBe(3);
   });
 
   it('adds the submissions it let through since the last reading', async () => {
@@ -48,7 +58,7 @@ describe('QueueDepthGauge', () => {
     probe.gauge.admitted();
     probe.gauge.admitted();
     expect(await probe.gauge.depth()).toBe(12);
-    probe.advance(1000);
+    probe.advance(5000);
     expect(await probe.gauge.depth()).toBe(4);
   });
 
