@@ -13,7 +13,10 @@ await runMain(logger, async () => {
   const api = await startApiService(config, redis.url, logger);
   finishApp(api.app, api.deps);
   const server = await listen(api.app, config.PORT, config.HOST);
-  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
+  // The bound port: PORT=0 asks the system for a free one.
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
+  logger.info({ url: `http://${config.HOST}:${port}` }, 'api listening');
   handleShutdown(logger, async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await api.close();

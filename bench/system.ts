@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { configSchema } from '../core/config.ts';
-import { freePort } from '../core/local-redis.ts';
 import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../test/support/processes.ts';
 
 export interface StackSettings {
@@ -47,14 +46,14 @@ export async function startStack(
   settings: StackSettings,
   common: { redisUrl: string; model: string; fromSources: boolean; env: Record<string, string> },
 ): Promise<SystemStack> {
-  const port = await freePort();
   const optional = optionalSettings();
   const env: Record<string, string> = {
     REDIS_URL: common.redisUrl,
     REDIS_PREFIX: `bench-${name}`,
     MODEL: common.model,
     HOST: '127.0.0.1',
-    PORT: String(port),
+    // The API binds a port the system picks and logs it: no other process can take it in between.
+    PORT: '0',
     WORKER_METRICS_PORT: '0',
     POOL_THREADS: String(settings.poolThreads),
     SEQUENCES_PER_THREAD: String(settings.sequences),
@@ -72,10 +71,12 @@ export async function startStack(
     throw failed.reason;
   }
   const [worker, api] = procs;
+  const apiReady = ready[1];
+  const baseUrl = apiReady?.status === 'fulfilled' ? (JSON.parse(apiReady.value) as { url: string }).url : '';
   return {
     name,
     settings,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl,
     headers: optional.headers,
     api,
     worker,

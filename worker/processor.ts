@@ -109,9 +109,10 @@ export class JobProcessor {
     );
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
     // Sent, not waited for: they go on BullMQ's connection, so Redis runs them before the job's
-    // completion, which BullMQ sends next on it. (No final progress report: a finished job's token
-    // count is in its result.)
+    // completion, which BullMQ sends next on it. The final progress report keeps Bull Board's
+    // progress view of a finished job at its full token count.
     void stream.end(result);
+    job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
     if (job.data.cacheKey) {
       cache.set(job.data.cacheKey, result).catch((error: unknown) => {
         this.deps.logger.warn({ jobId, err: (error as Error).message }, 'result not cached');

@@ -88,6 +88,14 @@ export function markdownReport(results: BenchResults, findings: string): string 
     '| `BENCH_OUT_DIR`, `BENCH_DOCS` | `bench/results`, `docs/benchmarks.md` | Where the results go. |',
     '| `BENCH_RENDER` | unset | A results JSON: rewrite the report from it without measuring. |',
     '',
+    'Two tools look inside the orchestrator, on the default settings (both build first and start their own Redis):',
+    '',
+    '- `npm run bench:cpu`: CPU time per job of the API, the worker (by thread), Redis and the load generator ' +
+      'under closed-loop load (`BENCH_CPU_CLIENTS`, `BENCH_CPU_TOKENS`, `BENCH_CPU_MS`).',
+    '- `npm run bench:trace`: every Redis command of a few single requests, in time order, with the connection ' +
+      'that sent it (`BENCH_TRACE_REQUESTS`, `BENCH_TRACE_TOKENS`).',
+    '- `bench/compare-builds.ts`: two builds of the system side by side on one Redis (see its header).',
+    '',
     findings.trim(),
     '',
   ].join('\n');

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../core/local-redis.ts';
 import { deletePrefix, http, redisUrl, TINY_MODEL } from '../support/stack.ts';
 import { spawnRole, stopRole, READY_LINE, type RoleProcess } from '../support/processes.ts';
 import { repo, run } from './tools.ts';
@@ -40,11 +39,13 @@ describe('two API and two worker processes from the build, on one Redis', () => 
       SHUTDOWN_GRACE_MS: '2000',
     };
     for (let i = 0; i < 2; i++) workers.push(spawnRole('worker', env, { built: true }));
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      apis.push({ proc: spawnRole('api', { ...env, PORT: String(port) }, { built: true }), base: `http://127.0.0.1:${port}` });
+    // Each API binds a port the system picks (PORT=0) and logs it: no port can be taken in between.
+    const apiProcs = [0, 1].map(() => spawnRole('api', { ...env, PORT: '0' }, { built: true }));
+    await Promise.all(workers.map((p) => p.waitForLine(READY_LINE[p.role], 90_000)));
+    for (const proc of apiProcs) {
+      const line = await proc.waitForLine(READY_LINE.api, 90_000);
+      apis.push({ proc, base: (JSON.parse(line) as { url: string }).url });
     }
-    await Promise.all([...workers, ...apis.map((a) => a.proc)].map((p) => p.waitForLine(READY_LINE[p.role], 90_000)));
     redis = new Redis(redisUrl());
   }, 240_000);
 
