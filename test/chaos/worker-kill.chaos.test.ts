@@ -90,12 +90,22 @@ describe('workers killed with SIGKILL mid-run', () => {
     }
     const completedTwice = ids.filter((id) => (completions.get(id) ?? 0) > 1);
     const duplicatedStreams: string[] = [];
+    const streamProblems: string[] = [];
     for (const view of completed) {
       const stream = entries(await cluster.redis.xrange(`${cluster.prefix}:stream:${view.id}`, '-', '+'));
       const starts = stream.filter((e) => e.type === 'start').length;
       const ends = stream.filter((e) => e.type === 'end').length;
       const text = stream.filter((e) => e.type === 'token').map((e) => e.text).join('');
-      if (starts !== 1 || ends !== 1 || text !== view.result.text) duplicatedStreams.push(view.id);
+      if (starts !== 1 || ends !== 1 || text !== view.result.text) {
+        // What the stream holds, to tell a replayed attempt from a missing ending or a text mismatch.
+        const job = await cluster.redis.hmget(`${cluster.queueKey}:${view.id}`, 'ats', 'stc', 'pb');
+        streamProblems.push(
+          `${view.id} (attempts started ${job[0]}, stalls ${job[1]}, completed by ${job[2]}): ` +
+            `${JSON.stringify(stream.map((e) => (e.type === 'token' ? e.text : `<${e.type}${e.attempt ? ` ${e.attempt}` : ''}>`)))} ` +
+            `vs result ${JSON.stringify(view.result.text)}`,
+        );
+        duplicatedStreams.push(view.id);
+      }
     }
     // A job whose completion reached Redis in the instant before the kill was not interrupted:
     // the interrupted ones are those that another worker finished.
@@ -119,7 +129,7 @@ describe('workers killed with SIGKILL mid-run', () => {
     expect(completed).toHaveLength(JOBS);
     expect(lost).toBe(0);
     expect(completedTwice).toEqual([]);
-    expect(duplicatedStreams).toEqual([]);
+    expect(duplicatedStreams, streamProblems.join('\n')).toEqual([]);
     expect(new Set(ids).size).toBe(JOBS);
     // Every kill interrupted running jobs, and each of those was taken over and completed.
     expect(interrupted.length).toBeGreaterThanOrEqual(KILLS);
