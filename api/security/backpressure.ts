@@ -21,7 +21,9 @@ export const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 export class QueueDepthGauge {
   private reading: number | undefined;
   private readAt = Number.NEGATIVE_INFINITY;
-  private admittedSinceReading = 0;
+  /** Submissions let through by this process, ever; and how many of them came before the reading began. */
+  private admittedTotal = 0;
+  private admittedBeforeReading = 0;
   private pending: Promise<void> | undefined;
 
   constructor(
@@ -43,20 +45,22 @@ export class QueueDepthGauge {
       this.pending ??= this.refresh();
       if (this.reading === undefined || age >= this.refreshMs * STALE_LIMIT) await this.pending;
     }
-    return this.reading === undefined ? undefined : this.reading + this.admittedSinceReading;
+    // A submission let through while the reading was under way may be counted twice: high, never low.
+    return this.reading === undefined ? undefined : this.reading + this.admittedTotal - this.admittedBeforeReading;
   }
 
   admitted(): void {
-    this.admittedSinceReading += 1;
+    this.admittedTotal += 1;
   }
 
   private async refresh(): Promise<void> {
     try {
       const startedAt = this.now();
+      const admittedBefore = this.admittedTotal;
       const depth = await this.read();
       this.reading = depth;
       this.readAt = startedAt;
-      this.admittedSinceReading = 0;
+      this.admittedBeforeReading = admittedBefore;
     } catch (error) {
       this.reading = undefined;
       this.readAt = this.now();

@@ -62,6 +62,29 @@ describe('QueueDepthGauge', () => {
     expect(await probe.gauge.depth()).toBe(4);
   });
 
+  it('keeps counting a submission let through while a reading is under way', async () => {
+    let now = 0;
+    let finishRead: (depth: number) => void = () => undefined;
+    const reads: number[] = [0];
+    const gauge = new QueueDepthGauge(
+      () => (reads.length > 0 ? Promise.resolve(reads.shift() ?? 0) : new Promise<number>((resolve) => (finishRead = resolve))),
+      silent,
+      1000,
+      () => now,
+    );
+    expect(await gauge.depth()).toBe(0);
+    gauge.admitted();
+    gauge.admitted();
+    now += 1000;
+    // Stale: answered from the estimate while the reading runs in the background.
+    expect(await gauge.depth()).toBe(2);
+    gauge.admitted();
+    // The reading saw the first two jobs only; the third, let through meanwhile, still counts.
+    finishRead(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await gauge.depth()).toBe(3);
+  });
+
   it('reports an unknown depth while the store cannot be read, and recovers', async () => {
     const probe = gaugeOver([new Error('Connection is closed.'), 5]);
     expect(await probe.gauge.depth()).toBeUndefined();
