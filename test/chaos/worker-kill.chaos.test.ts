@@ -48,6 +48,7 @@ describe('workers killed with SIGKILL mid-run', () => {
     /** Job id → pid of the worker that was running it when that worker was killed. */
     const runningAtKill = new Map<string, number>();
     const killedPids: number[] = [];
+    const replacements: Promise<void>[] = [];
     for (let kill = 1; kill <= KILLS; kill += 1) {
       // Spread the kills over the run: the k-th once k/(KILLS+1) of the jobs are done.
       const target = Math.floor((kill * JOBS) / (KILLS + 1.5));
@@ -56,9 +57,9 @@ describe('workers killed with SIGKILL mid-run', () => {
       let running: string[] = [];
       const pickBy = Date.now() + 30_000;
       while (!victim && Date.now() < pickBy) {
-        const candidate = workers[Math.floor(Math.random() * workers.length)]!;
-        running = await activeOn(candidate);
-        if (running.length > 0) victim = candidate;
+        const candidate = workers[Math.floor(Math.random() * workers.length)];
+        running = candidate ? await activeOn(candidate) : [];
+        if (candidate && running.length > 0) victim = candidate;
         else await sleep(5);
       }
       if (!victim) throw new Error('no worker had an active job to interrupt');
@@ -66,9 +67,13 @@ describe('workers killed with SIGKILL mid-run', () => {
       await victim.exited;
       killedPids.push(victim.child.pid ?? -1);
       for (const id of running) runningAtKill.set(id, victim.child.pid ?? -1);
-      // Its supervisor (Docker's restart policy, systemd) would start it again: so does the test.
-      workers.splice(workers.indexOf(victim), 1, await cluster.startWorker());
+      // Its supervisor (Docker's restart policy, systemd) would start it again: so does the test,
+      // in the background, as a supervisor does; a slow start must not hold up the next kill while
+      // the surviving worker finishes the remaining jobs.
+      workers.splice(workers.indexOf(victim), 1);
+      replacements.push(cluster.startWorker().then((worker) => void workers.push(worker)));
     }
+    await Promise.all(replacements);
 
     const deadline = Date.now() + 180_000;
     while ((await completedCount()) < JOBS && Date.now() < deadline) await sleep(200);
