@@ -9,19 +9,12 @@
  * as a share of one core and as milliseconds per finished job. Linux only.
  * Settings as for `npm run bench`: BENCH_MODEL, BENCH_LLAMA_THREADS.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../core/config.ts';
-import { LocalRedis } from '../core/local-redis.ts';
-import { projectRoot } from '../core/paths.ts';
 import { PROMPT } from './context.ts';
 import { closedLoop } from './load/closed-loop.ts';
 import { generateOnce, JsonClient } from './load/http-client.ts';
-import { resolveBenchModel } from './model.ts';
-import { benchOptionsFromEnv } from './options.ts';
-import { startStack } from './system.ts';
+import { startToolStack } from './tool-stack.ts';
 
 const clients = Number(process.env.BENCH_CPU_CLIENTS ?? 16);
 const maxTokens = Number(process.env.BENCH_CPU_TOKENS ?? 64);
@@ -45,20 +38,14 @@ function threadCpuMs(pid: number): Map<string, number> {
   return threads;
 }
 
-const options = benchOptionsFromEnv();
-const defaults = loadConfig({});
-if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: projectRoot, stdio: 'inherit' }).status !== 0) process.exit(1);
-const workDir = mkdtempSync(path.join(os.tmpdir(), 'llmo-cpu-'));
-const model = await resolveBenchModel(path.resolve(options.model), workDir);
-const redis = await LocalRedis.start();
-const settings = { poolThreads: defaults.POOL_THREADS, sequences: defaults.SEQUENCES_PER_THREAD, llamaThreads: options.llamaThreads };
-const stack = await startStack('cpu', settings, { redisUrl: redis.url, model: model.served, fromSources: false, env: model.env });
+const { stack, model, redisPid, stop } = await startToolStack('cpu');
+const { settings } = stack;
 const client = new JsonClient(stack.baseUrl, stack.headers);
 const body = { prompt: PROMPT, max_tokens: maxTokens, temperature: 0, cache: false };
 
 try {
   await closedLoop(clients, 1000, () => generateOnce(client, body));
-  const pids = { api: stack.api.child.pid, worker: stack.worker.child.pid, redis: redis.pid, 'load generator': process.pid };
+  const pids = { api: stack.api.child.pid, worker: stack.worker.child.pid, redis: redisPid, 'load generator': process.pid };
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMs(pid ?? 0)]));
   const threadsBefore = threadCpuMs(pids.worker ?? 0);
   const run = await closedLoop(clients, durationMs, () => generateOnce(client, body));
@@ -86,7 +73,5 @@ try {
   console.log(line('all', total));
 } finally {
   client.close();
-  await stack.stop();
-  await redis.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stop();
 }

@@ -9,37 +9,18 @@
  * latency and the timings the worker reported. Commands run inside Lua scripts are left out.
  * Settings as for `npm run bench`: BENCH_MODEL, BENCH_LLAMA_THREADS.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../core/config.ts';
-import { LocalRedis } from '../core/local-redis.ts';
-import { projectRoot } from '../core/paths.ts';
 import { PROMPT } from './context.ts';
 import { JsonClient } from './load/http-client.ts';
-import { resolveBenchModel } from './model.ts';
-import { benchOptionsFromEnv } from './options.ts';
-import { startStack } from './system.ts';
+import { startToolStack } from './tool-stack.ts';
 
 const requests = Number(process.env.BENCH_TRACE_REQUESTS ?? 3);
 const maxTokens = Number(process.env.BENCH_TRACE_TOKENS ?? 32);
-const options = benchOptionsFromEnv();
-const defaults = loadConfig({});
-
-if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: projectRoot, stdio: 'inherit' }).status !== 0) process.exit(1);
-const workDir = mkdtempSync(path.join(os.tmpdir(), 'llmo-trace-'));
-const model = await resolveBenchModel(path.resolve(options.model), workDir);
-const redis = await LocalRedis.start();
-const stack = await startStack(
-  'trace',
-  { poolThreads: defaults.POOL_THREADS, sequences: defaults.SEQUENCES_PER_THREAD, llamaThreads: options.llamaThreads },
-  { redisUrl: redis.url, model: model.served, fromSources: false, env: model.env },
-);
+const { stack, model, redisUrl, stop } = await startToolStack('trace');
 const client = new JsonClient(stack.baseUrl, stack.headers);
 const body = { prompt: PROMPT, max_tokens: maxTokens, temperature: 0, cache: false };
-const admin = new Redis(redis.url);
+const admin = new Redis(redisUrl);
 
 try {
   for (let i = 0; i < 20; i++) await client.post('/api/v1/generate', body);
@@ -50,7 +31,7 @@ try {
     const name = /\bname=(\S*)/.exec(line)?.[1];
     if (addr) names.set(addr, name || '(unnamed)');
   }
-  const monitor = spawn('redis-cli', ['-u', redis.url, 'monitor']);
+  const monitor = spawn('redis-cli', ['-u', redisUrl, 'monitor']);
   let recorded = '';
   monitor.stdout.on('data', (chunk: Buffer) => (recorded += chunk.toString()));
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -87,7 +68,5 @@ try {
 } finally {
   client.close();
   await admin.quit();
-  await stack.stop();
-  await redis.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stop();
 }

@@ -25,8 +25,9 @@ interface Measured {
  */
 export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
   const { stack, options, redisUrl } = ctx;
+  const defaults = loadConfig({});
   // The system's worker takes its sequences plus the jobs it prefetches; the bare worker gets as many.
-  const concurrency = stack.settings.poolThreads * (stack.settings.sequences + loadConfig({}).PREFETCH_PER_THREAD);
+  const concurrency = stack.settings.poolThreads * (stack.settings.sequences + defaults.PREFETCH_PER_THREAD);
   const worker = await ctx.startBaseline<never>('./bullmq-noop-worker.ts', {
     BENCH_REDIS_URL: redisUrl,
     BENCH_QUEUE: NOOP_QUEUE,
@@ -37,7 +38,7 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
   const queue = new Queue(NOOP_QUEUE, {
     connection: connection as ConnectionOptions,
     prefix: NOOP_PREFIX,
-    defaultJobOptions: defaultJobOptions(loadConfig({})),
+    defaultJobOptions: defaultJobOptions(defaults),
   });
   const events = new QueueEvents(NOOP_QUEUE, { connection: connection as ConnectionOptions, prefix: NOOP_PREFIX });
   await events.waitUntilReady();

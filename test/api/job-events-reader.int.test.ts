@@ -2,19 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobStreamReader, type JobStreamCursor, type JobStreamEntry } from '../../api/job-stream-reader.ts';
-import type { GenerationResult } from '../../core/job-contract.ts';
 import { redisKeys } from '../../core/keys.ts';
 import { TokenStreamWriter } from '../../worker/token-stream-writer.ts';
+import { generationResult as result } from '../support/results.ts';
 import { deletePrefix, redisUrl } from '../support/stack.ts';
-
-const result = (text: string): GenerationResult => ({
-  text,
-  finish_reason: 'length',
-  usage: { prompt_tokens: 1, completion_tokens: text.length, total_tokens: text.length + 1 },
-  model: 'test',
-  cached: false,
-  timings: { queued_ms: 0, ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 },
-});
 
 /** Reads a cursor until the job's `end`; an XREAD block longer than any test means only interruptions deliver in time. */
 async function readToEnd(cursor: JobStreamCursor): Promise<JobStreamEntry[]> {

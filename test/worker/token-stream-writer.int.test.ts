@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GenerationResult } from '../../core/job-contract.ts';
 import { redisKeys } from '../../core/keys.ts';
 import { TokenStreamWriter } from '../../worker/token-stream-writer.ts';
+import { generationResult as result } from '../support/results.ts';
 import { deletePrefix, redisUrl } from '../support/stack.ts';
-
-const result = (text: string): GenerationResult => ({
-  text,
-  finish_reason: 'length',
-  usage: { prompt_tokens: 1, completion_tokens: text.length, total_tokens: text.length + 1 },
-  model: 'test',
-  cached: false,
-  timings: { queued_ms: 0, ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 },
-});
 
 describe('TokenStreamWriter (real Redis)', () => {
   const prefix = `t-${randomUUID().slice(0, 8)}`;
