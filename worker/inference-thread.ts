@@ -6,6 +6,7 @@ import { workerData } from 'node:worker_threads';
 import { getLlama, LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import type { FinishReason, Sampling } from '../core/job-contract.ts';
 import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prompt.ts';
+import { finalText } from './final-text.ts';
 import {
   CANCEL_MESSAGE,
   type GenerateOutcome,
@@ -139,6 +140,8 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   // ones coalesced for `tokenFlushMs`, so the main thread wakes a few times per job, not per token.
   // What is pending at the end is not sent: the final text in the outcome carries it.
   let pendingText = '';
+  /** Every chunk's text, sent or still pending: what the job's stream carries in the end. */
+  let emittedText = '';
   let flushTimer: NodeJS.Timeout | undefined;
   let sentFirst = false;
   const flush = () => {
@@ -149,6 +152,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   };
   const onTextChunk = (text: string) => {
     pendingText += text;
+    emittedText += text;
     if (!sentFirst) {
       sentFirst = true;
       flush();
@@ -165,7 +169,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
     const decodeMs = firstTokenAt === undefined ? 0 : lastTokenAt - firstTokenAt;
     return {
       ok: true,
-      text: response,
+      text: finalText(response, emittedText),
       finishReason: FINISH[stopReason] ?? 'stop',
       promptTokens,
       completionTokens,
