@@ -14,22 +14,22 @@ import { openAiErrorBody } from './openai/error-body.ts';
 import { openAiRouter } from './openai/router.ts';
 import { docsRouter } from './openapi/docs-router.ts';
 import { requestContext } from './request-context.ts';
-import { createSecurity } from './security/security.ts';
+import { createRequestGuard } from './request-guard/request-guard.ts';
 
 /** The HTTP API as an Express app, without listening: tests mount it on port 0. */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  const security = createSecurity(deps);
-  app.use(security.headers);
+  const requestGuard = createRequestGuard(deps);
+  app.use(requestGuard.headers);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(requestContext(deps.logger));
   app.use(httpMetrics());
 
   app.get('/api/health', health);
   // Everything below passes the guard: an API key when keys are configured (open paths such as
-  // /api/ready are listed in api/security/public-paths.ts), rate limit, backpressure, body limits.
-  app.use(security.guard);
+  // /api/ready are listed in api/request-guard/public-paths.ts), rate limit, backpressure, body limits.
+  app.use(requestGuard.guard);
   app.get('/metrics', metricsHandler());
   app.get('/api/ready', ready(deps));
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyring, idOfKey, presentedKey } from '../../api/security/api-keys.ts';
-import { isOpenPath } from '../../api/security/public-paths.ts';
+import { ApiKeyring, idOfKey, presentedKey } from '../../api/request-guard/api-keys.ts';
+import { isOpenPath } from '../../api/request-guard/public-paths.ts';
 import { ConfigError, loadConfig } from '../../core/config.ts';
 
 const KEY_A = 'test-key-aaaaaaaaaaaaaaaa';

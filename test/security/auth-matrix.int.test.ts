@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isOpenPath } from '../../api/security/public-paths.ts';
+import { isOpenPath } from '../../api/request-guard/public-paths.ts';
 import { startStack, type TestStack } from '../support/stack.ts';
 import { mountedRoutes, type MountedRoute } from './routes.ts';
 

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { QueueDepthGauge } from '../../api/security/backpressure.ts';
+import { QueueDepthGauge } from '../../api/request-guard/backpressure.ts';
 
 const silent = pino({ level: 'silent' });
 

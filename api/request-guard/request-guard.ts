@@ -11,7 +11,7 @@ import { isOpenPath } from './public-paths.ts';
 import { rateLimit } from './rate-limit.ts';
 import { readJsonBody } from './read-json-body.ts';
 
-export interface Security {
+export interface RequestGuard {
   /** Security headers (helmet): install first, so every response carries them. */
   headers: RequestHandler;
   /**
@@ -23,7 +23,7 @@ export interface Security {
   guard: RequestHandler[];
 }
 
-export function createSecurity(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys'>): Security {
+export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys'>): RequestGuard {
   const { config, logger, redis } = deps;
   const keyring = ApiKeyring.fromSetting(config.API_KEYS);
   if (keyring.empty) {
