@@ -6,7 +6,7 @@ import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
-import { expectedModelId } from '../core/model/resolve.ts';
+import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';

@@ -21,7 +21,7 @@ import { generateOnce, JsonClient } from './load/http-client.ts';
 import { figure, percentile, ratioFigure, type Figure } from './stats.ts';
 import { formatFigure } from './report/format.ts';
 import { BENCH_API_KEY } from './system.ts';
-import { SHARED_TINY_MODEL } from '../core/model/resolve.ts';
+import { SHARED_TINY_MODEL } from '../core/model/model-naming.ts';
 
 interface Build {
   name: string;

@@ -13,8 +13,9 @@ import { getLlama, type Llama, type LlamaContextSequence, type LlamaModel } from
 import { projectRoot } from '../core/paths.ts';
 import { greedyRun, leadingAgreement, type GreedyRun } from '../core/model/greedy.ts';
 import { readGguf } from '../core/model/gguf-reader.ts';
-import { needsQ8_0, quantizationName, quantizeToQ8_0 } from '../core/model/quantize.ts';
-import { SHARED_TINY_MODEL } from '../core/model/resolve.ts';
+import { needsQ8_0, quantizationName } from '../core/model/quantization.ts';
+import { quantizeToQ8_0 } from '../core/model/quantize.ts';
+import { SHARED_TINY_MODEL } from '../core/model/model-naming.ts';
 
 const positive = (name: string, fallback: number) => {
   const value = Number(process.env[name] || fallback);

@@ -1,4 +1,4 @@
-import { SHARED_TINY_MODEL } from '../core/model/resolve.ts';
+import { SHARED_TINY_MODEL } from '../core/model/model-naming.ts';
 
 /** What one `npm run bench` does; every field has an environment variable (see docs/benchmarks.md). */
 export interface BenchOptions {

@@ -13,12 +13,14 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../core/config.ts';
 import { ModelError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
-import { downloadModel, isRemoteModel } from '../core/model/download.ts';
+import { downloadModel } from '../core/model/download.ts';
+import { isRemoteModel } from '../core/model/model-uri.ts';
 import { isGgufArray, type GgufEntry, type GgufFile, type GgufValue } from '../core/model/gguf-file.ts';
 import { readGguf } from '../core/model/gguf-reader.ts';
 import { ggmlTypeName, GgufValueType } from '../core/model/gguf-types.ts';
 import { describeModel } from '../core/model/model-facts.ts';
-import { needsQ8_0, quantizationName, quantizeToQ8_0 } from '../core/model/quantize.ts';
+import { needsQ8_0, quantizationName } from '../core/model/quantization.ts';
+import { quantizeToQ8_0 } from '../core/model/quantize.ts';
 import { DEFAULT_TINY_SEED, writeTinyModel } from '../core/model/tiny-model.ts';
 
 const USAGE = `usage: npm run model -- <command>

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import { configuredModel } from '../../core/model/resolve.ts';
+import { configuredModel } from '../../core/model/model-naming.ts';
 
 /** Counts prompt tokens exactly as a worker does, from the model's vocabulary alone. */
 export interface PromptTokenizer {

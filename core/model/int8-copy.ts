@@ -6,7 +6,8 @@ import { withFileLock } from './file-lock.ts';
 import { metadataNumber, metadataString, type GgufFile } from './gguf-file.ts';
 import { readGguf } from './gguf-reader.ts';
 import { describeModel, type ModelFacts } from './model-facts.ts';
-import { needsQ8_0, QUANTIZED_FROM_KEY, quantizationName, quantizeToQ8_0, sourceIdentity } from './quantize.ts';
+import { needsQ8_0, quantizationName } from './quantization.ts';
+import { QUANTIZED_FROM_KEY, quantizeToQ8_0, sourceIdentity } from './quantize.ts';
 
 /** The Q8_0 copy of a float model's file: `<dir>/<name>.q8_0.gguf`. */
 export function q8_0CopyPath(source: string, dir: string): string {

@@ -1,5 +1,5 @@
 import { metadataNumber, metadataString, metadataValue, type GgufFile } from './gguf-file.ts';
-import { quantizationName } from './quantize.ts';
+import { quantizationName } from './quantization.ts';
 import { RANDOM_WEIGHTS_KEY } from './tiny-model.ts';
 
 /** What a GGUF file is, read from its header in the main thread (no weights loaded). */

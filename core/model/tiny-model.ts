@@ -1,10 +1,10 @@
 import type { GgufEntry } from './gguf-file.ts';
 import { GgmlType, GgufValueType } from './gguf-types.ts';
 import { writeGguf, type GgufTensorSpec } from './gguf-writer.ts';
+import { TINY_MODEL_NAME } from './model-naming.ts';
 
 /** Metadata flag of models whose weights are random: everything they write is noise. */
 export const RANDOM_WEIGHTS_KEY = 'llm_orchestrator.random_weights';
-export const TINY_MODEL_NAME = 'builtin-tiny';
 export const DEFAULT_TINY_SEED = 20240;
 
 /** Shape of the builtin model: small, but every row a whole Q8_0 block so INT8 applies to it too. */

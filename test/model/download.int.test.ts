@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../core/errors.ts';
-import { downloadFileName, downloadModel } from '../../core/model/download.ts';
+import { downloadModel } from '../../core/model/download.ts';
+import { downloadFileName } from '../../core/model/model-uri.ts';
 import { captureLog, startModelServer, type ModelServer } from './support.ts';
 
 describe('downloadFileName', () => {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { ModelError } from '../../core/errors.ts';
-import { expectedModelId, modelName, resolveModelSource } from '../../core/model/resolve.ts';
+import { expectedModelId, modelName } from '../../core/model/model-naming.ts';
+import { resolveModelSource } from '../../core/model/resolve.ts';
 import { TINY_MODEL } from '../support/stack.ts';
 import { captureLog, closedPort, startModelServer, WARN, type ModelServer } from './support.ts';
 

@@ -10,7 +10,8 @@ import { GgmlType } from '../../core/model/gguf-types.ts';
 import { writeGguf } from '../../core/model/gguf-writer.ts';
 import { greedyRun, leadingAgreement } from '../../core/model/greedy.ts';
 import { halfToFloat } from '../../core/model/fp16.ts';
-import { isQ8_0Candidate, quantizationName, quantizeToQ8_0 } from '../../core/model/quantize.ts';
+import { isQ8_0Candidate, quantizationName } from '../../core/model/quantization.ts';
+import { quantizeToQ8_0 } from '../../core/model/quantize.ts';
 import { TINY_MODEL } from '../support/stack.ts';
 
 // Story openings of the kind the model was trained on. Some other openings meet a near-tie early (F32's two best

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataValue } from '../../core/model/gguf-file.ts';
 import { readGguf } from '../../core/model/gguf-reader.ts';
 import { describeModel } from '../../core/model/model-facts.ts';
-import { isQ8_0Candidate, needsQ8_0, quantizeToQ8_0 } from '../../core/model/quantize.ts';
+import { isQ8_0Candidate, needsQ8_0 } from '../../core/model/quantization.ts';
+import { quantizeToQ8_0 } from '../../core/model/quantize.ts';
 import { RANDOM_WEIGHTS_KEY, writeTinyModel } from '../../core/model/tiny-model.ts';
 
 let dir: string;

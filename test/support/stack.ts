@@ -9,7 +9,7 @@ import { finishApp } from '../../api/app.ts';
 import { listen, startApiService, type ApiService } from '../../api/api-service.ts';
 import { loadConfig, type Config } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
-import { SHARED_TINY_MODEL } from '../../core/model/resolve.ts';
+import { SHARED_TINY_MODEL } from '../../core/model/model-naming.ts';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service.ts';
 
 export const TINY_MODEL = SHARED_TINY_MODEL;

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, LocalRedis } from '../../../core/local-redis.ts';
-import { SHARED_TINY_MODEL } from '../../../core/model/resolve.ts';
+import { SHARED_TINY_MODEL } from '../../../core/model/model-naming.ts';
 import { projectRoot } from '../../../core/paths.ts';
 import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../../support/processes.ts';
 
