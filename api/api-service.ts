@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { ResultCache } from '../core/cache.ts';
-import type { Config } from '../core/config.ts';
+import { MIN_JOB_KEY_TTL_SECONDS, type Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
@@ -47,7 +47,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
     cacheModelId: () => models.id(),
-    tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, 3600),
+    tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, MIN_JOB_KEY_TTL_SECONDS),
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });

@@ -146,6 +146,15 @@ export const configSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
+/**
+ * Least lifetime (s) of the keys that follow one job: its token stream, cancel flag, tombstone and
+ * OpenAI holder count. They live as long as the job's retention (`KEEP_COMPLETED_SECONDS`,
+ * `KEEP_FAILED_SECONDS`), but a retention of `0` (BullMQ drops a finished job at once) must not
+ * give them none: Redis refuses `SET … EX 0`, and a stream or cancel flag must outlast the run it
+ * belongs to and the readers that replay it just after.
+ */
+export const MIN_JOB_KEY_TTL_SECONDS = 3600;
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
