@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { configSchema } from '../core/config.ts';
-import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../test/support/processes.ts';
+import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../tools/role-process.ts';
 
 export interface StackSettings {
   poolThreads: number;
