@@ -1,9 +1,15 @@
+import { textAfter } from '../core/contract/append-only-text.ts';
+import { publicFailure, type JobFailure } from '../core/contract/failure.ts';
+import type { JobStreamEvent } from '../core/contract/stream-events.ts';
 import { AppError } from '../core/errors.ts';
-import type { GenerationResult } from '../core/job-contract.ts';
-import { describeFailure, type JobService, type JobView } from './job-service.ts';
-import type { JobStreamEvent, JobStreamReader } from './job-stream-reader.ts';
+import { isFinished, type GenerationResult } from '../core/job-contract.ts';
+import type { JobService, JobView } from './job-service.ts';
+import type { JobStreamReader } from './job-stream-reader.ts';
 
-/** An event of a followed job; `id` is set when it comes from the job's stream (and so can be resumed after). */
+/**
+ * An event of a followed job; `id` is set when it comes from the job's stream (and so can be
+ * resumed after). An `error` event's failure is always what the client may be told.
+ */
 export interface FollowedEvent {
   id?: string;
   event: JobStreamEvent;
@@ -16,8 +22,6 @@ export interface FollowOptions {
   /** Silence after which the job's state is checked (ms). */
   probeMs?: number;
 }
-
-const FINAL = new Set(['completed', 'cancelled', 'failed']);
 
 /**
  * A job's events from start to end, for any job id the API knows: replays its stream, follows it
@@ -38,7 +42,7 @@ export async function* followJob(
   // to a client resuming mid-stream until an attempt starts.
   let text: string | undefined = options.afterId === undefined ? '' : undefined;
   let attempt = 1;
-  let probeNow = FINAL.has(initial.status);
+  let probeNow = isFinished(initial.status);
   try {
     while (!options.signal.aborted) {
       const entries = await cursor.next(probeNow ? 0 : (options.probeMs ?? 2000));
@@ -50,7 +54,7 @@ export async function* followJob(
         if (event.type === 'token' && text !== undefined) text += event.text;
         if (event.type === 'error') {
           // Workers write raw reasons; clients get them only for their own mistakes (as from GET /api/v1/jobs/:id).
-          yield { id, event: { type: 'error', ...describeFailure(event.message, attempt) } };
+          yield { id, event: { type: 'error', failure: publicFailure(event.failure, { attempts: attempt }) } };
           return;
         }
         yield { id, event };
@@ -81,17 +85,23 @@ async function viewOrGone(jobs: JobService, id: string): Promise<JobView | undef
 
 /** The closing events of a finished job, or undefined while it still runs. */
 function endingFromView(view: JobView | undefined, text: string | undefined, modelId: string): JobStreamEvent[] | undefined {
-  if (!view) return [{ type: 'error', code: 'not_found', message: 'the job no longer exists (its retention has passed)' }];
-  if (!FINAL.has(view.status)) return undefined;
-  if (view.status === 'failed') return [{ type: 'error', ...(view.error ?? { code: 'generation_failed', message: 'generation failed' }) }];
+  if (!view) return [{ type: 'error', failure: shown('not_found', 'the job no longer exists (its retention has passed)') }];
+  if (!isFinished(view.status)) return undefined;
+  if (view.status === 'failed') {
+    const { code, message } = view.error ?? { code: 'generation_failed', message: 'generation failed' };
+    return [{ type: 'error', failure: shown(code, message) }];
+  }
   const result = view.result ?? cancelledBeforeStart(modelId);
   // Without the text so far (or if it diverged), `end` alone: its result's text is authoritative.
-  const rest = text !== undefined && result.text.startsWith(text) ? result.text.slice(text.length) : '';
+  const rest = text === undefined ? '' : (textAfter(text, result.text) ?? '');
   return [
     ...(rest ? [{ type: 'token' as const, text: rest, tokens: result.usage.completion_tokens }] : []),
     { type: 'end', result },
   ];
 }
+
+/** A failure as already described for clients (a job view's error). */
+const shown = (code: string, message: string): JobFailure => ({ code, message, retryable: false, expose: true });
 
 /** What a job removed from the queue by a cancel produced: nothing. */
 export function cancelledBeforeStart(model: string): GenerationResult {

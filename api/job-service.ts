@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
+import { decodeFailure, publicFailure } from '../core/contract/failure.ts';
 import { conflict, notFound } from '../core/errors.ts';
-import type { ChatMessage, GenerationResult, JobData, JobProgress, JobStatus, Sampling } from '../core/job-contract.ts';
+import { isFinished, type ChatMessage, type GenerationResult, type JobData, type JobProgress, type JobStatus, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
-import { processMetrics } from '../core/metrics/registry.ts';
+import type { Metrics } from '../core/metrics/registry.ts';
 import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
 
 /** Ids of answers served from the cache: pollable like jobs while the entry lives. */
@@ -36,9 +37,6 @@ export type SubmitOutcome =
   | { kind: 'cached'; id: string; result: GenerationResult }
   | { kind: 'queued'; id: string; job: Job<JobData, GenerationResult>; coalesced: boolean };
 
-/** Failure codes whose messages are meant for clients; anything else is summarised. */
-const CLIENT_FAILURES = new Set(['prompt_too_long', 'invalid_request']);
-
 export function jobLinks(id: string) {
   return { self: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` };
 }
@@ -47,8 +45,6 @@ const iso = (ms: number | undefined) => (ms === undefined || ms === 0 ? undefine
 
 /** Submit, look up, wait for and cancel generation jobs: the API's side of the job contract. */
 export class JobService {
-  private readonly metrics = processMetrics().m;
-
   constructor(
     private readonly deps: {
       queue: GenerateQueue;
@@ -59,8 +55,14 @@ export class JobService {
       /** Model identity used in cache keys: the id the workers serve, read at each submission. */
       cacheModelId: () => string;
       tombstoneTtlSeconds: number;
+      /** The process's metrics (`processMetrics()`): submissions, cache results, cancels. */
+      metrics: Metrics;
     },
   ) {}
+
+  private get metrics() {
+    return this.deps.metrics.m;
+  }
 
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { queue, cache } = this.deps;
@@ -170,7 +172,7 @@ export class JobService {
     }
     await redis.publish(keys.cancelChannel, id);
     const view = await this.waitFor(job, waitMs);
-    return { view, done: view.status !== 'active' && view.status !== 'waiting' };
+    return { view, done: isFinished(view.status) };
   }
 
   private view(job: Job<JobData, GenerationResult>, state: string): JobView {
@@ -199,12 +201,15 @@ export class JobService {
     };
     const startedAt = iso(job.processedOn);
     if (startedAt) view.started_at = startedAt;
-    if (status === 'completed' || status === 'cancelled' || status === 'failed') {
+    if (isFinished(status)) {
       const finishedAt = iso(job.finishedOn);
       if (finishedAt) view.finished_at = finishedAt;
     }
     if (result && (status === 'completed' || status === 'cancelled')) view.result = result;
-    if (status === 'failed') view.error = describeFailure(job.failedReason, job.attemptsMade, job.stalledCounter);
+    if (status === 'failed') {
+      const { code, message } = publicFailure(decodeFailure(job.failedReason), { attempts: job.attemptsMade, stalls: job.stalledCounter });
+      view.error = { code, message };
+    }
     return view;
   }
 
@@ -235,18 +240,4 @@ export class JobService {
       links: jobLinks(id),
     };
   }
-}
-
-export function describeFailure(reason: string | undefined, attempts: number, stalls = 0): { code: string; message: string } {
-  const match = /^([a-z_]+): (.+)$/s.exec(reason ?? '');
-  if (match?.[1] && match[2] && CLIENT_FAILURES.has(match[1])) return { code: match[1], message: match[2] };
-  if (reason?.includes('stalled more than allowable limit')) {
-    // Stalls (a worker died holding the job) are counted apart from attempts (failures that were caught).
-    return { code: 'worker_lost', message: `the job's worker stopped responding ${Math.max(stalls, 1)} time(s)` };
-  }
-  return { code: 'generation_failed', message: `generation failed after ${attempts} attempt(s)` };
-}
-
-export function isClientFailure(code: string): boolean {
-  return CLIENT_FAILURES.has(code);
 }

@@ -1,13 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { GenerationResult } from '../core/job-contract.ts';
+import { decodeStreamEvent, type JobStreamEvent } from '../core/contract/stream-events.ts';
 import type { RedisKeys } from '../core/keys.ts';
-
-/** The events a worker writes to a job's stream (worker/token-stream-writer.ts). */
-export type JobStreamEvent =
-  | { type: 'start'; attempt: number }
-  | { type: 'token'; text: string; tokens: number }
-  | { type: 'end'; result: GenerationResult }
-  | { type: 'error'; message: string; code?: string };
 
 export interface JobStreamEntry {
   /** Redis Stream entry id; SSE clients get it as the event id to resume from. */
@@ -203,7 +196,7 @@ export class JobStreamReader {
 function deliver(sub: Subscription, id: string, fields: string[]): void {
   if (compareIds(id, sub.lastId) <= 0) return;
   sub.lastId = id;
-  const event = parseEvent(fields);
+  const event = decodeStreamEvent(fields);
   if (event) sub.buffer.push({ id, event });
 }
 
@@ -220,26 +213,4 @@ export function compareIds(a: string, b: string): number {
   const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
   if (aMs !== bMs) return aMs < bMs ? -1 : 1;
   return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
-}
-
-/** Unknown or malformed entries are skipped: a newer worker may write events this API does not know. */
-export function parseEvent(fields: string[]): JobStreamEvent | undefined {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-  switch (f.type) {
-    case 'start':
-      return { type: 'start', attempt: Number(f.attempt ?? 1) };
-    case 'token':
-      return { type: 'token', text: f.text ?? '', tokens: Number(f.tokens ?? 0) };
-    case 'end':
-      try {
-        return { type: 'end', result: JSON.parse(f.result ?? '') as GenerationResult };
-      } catch {
-        return undefined;
-      }
-    case 'error':
-      return { type: 'error', message: f.message ?? 'generation failed' };
-    default:
-      return undefined;
-  }
 }

@@ -8,6 +8,13 @@ import { z } from 'zod';
 export const JOB_STATUSES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** The statuses a job never leaves: its result or failure is final. */
+export const FINISHED_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export function isFinished(status: JobStatus): boolean {
+  return FINISHED_STATUSES.has(status);
+}
+
 export const FINISH_REASONS = ['stop', 'length', 'cancelled'] as const;
 export type FinishReason = (typeof FINISH_REASONS)[number];
 

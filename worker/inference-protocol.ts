@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { JobFailure } from '../core/contract/failure.ts';
 import type { ChatMessage, FinishReason, Sampling, Timings } from '../core/job-contract.ts';
 
 /** What the main thread gives each pool thread at start (piscina `workerData`). */
@@ -47,7 +48,7 @@ export interface TokenEvent {
 
 export const CANCEL_MESSAGE = 'cancel';
 
-/** Deterministic failures come back as values: errors crossing threads lose their fields. */
+/** Failures of the request itself come back as values: errors crossing threads lose their fields. */
 export type GenerateOutcome =
   | {
       ok: true;
@@ -59,4 +60,4 @@ export type GenerateOutcome =
       waitMs: number;
       timings: Omit<Timings, 'queued_ms'>;
     }
-  | { ok: false; code: string; message: string };
+  | { ok: false; failure: JobFailure };

@@ -2,11 +2,14 @@
  * A piscina pool thread: loads the model once (the thread becomes ready only then) and serves
  * SEQUENCES_PER_THREAD generations at a time from one llama.cpp context, which batches them.
  */
-import { workerData } from 'node:worker_threads';
-import { getLlama, LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
+import { finalText } from '../core/contract/append-only-text.ts';
+import { jobFailure, type JobFailure } from '../core/contract/failure.ts';
+import { completionPromptTokens, generationRoom, promptTooLong } from '../core/contract/prompt-tokens.ts';
 import type { FinishReason, Sampling } from '../core/job-contract.ts';
 import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prompt.ts';
-import { finalText } from './final-text.ts';
+import { TokenRelay } from './token-relay.ts';
 import {
   CANCEL_MESSAGE,
   type GenerateOutcome,
@@ -14,13 +17,12 @@ import {
   type ModelInfo,
   type Task,
   type ThreadSettings,
-  type TokenEvent,
 } from './inference-protocol.ts';
 
 const settings = (workerData as { settings: ThreadSettings }).settings;
 
 const loadStart = performance.now();
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath: settings.modelPath });
 const contextSize = Math.min(settings.contextSize, model.trainContextSize);
 const context = await model.createContext({
@@ -79,114 +81,73 @@ const FINISH: Record<string, FinishReason> = {
   abort: 'cancelled',
 };
 
-async function generate(task: GenerateTask): Promise<GenerateOutcome> {
-  const { port, sampling } = task;
-  let input: { prompt: string } | { history: ChatHistoryItem[] };
+/** What a task asks the model for, and how many tokens its prompt takes in the context. */
+type Prepared = { input: { prompt: string } | { history: ChatHistoryItem[] }; promptTokens: number; maxTokens: number };
+
+/** The task's input, counted and checked against the context, or the failure that refuses it. */
+function prepare(task: GenerateTask): Prepared | { failure: JobFailure } {
+  let input: Prepared['input'];
   let promptTokens: number;
   if (task.messages !== undefined) {
     input = { history: toChatHistory(task.messages) };
     promptTokens = chatPromptTokenCount(chatWrapper, input.history, model.tokenizer);
   } else if (task.prompt !== undefined) {
     input = { prompt: task.prompt };
-    // LlamaCompletion prepends BOS to the tokenized prompt; count it, since the model evaluates it.
-    promptTokens = model.tokenize(task.prompt, false, 'trimLeadingSpace').length + (model.tokens.bos === null ? 0 : 1);
+    promptTokens = completionPromptTokens(model, task.prompt);
   } else {
-    return { ok: false, code: 'invalid_request', message: 'a job needs a prompt or messages' };
+    return { failure: jobFailure('invalid_request', 'a job needs a prompt or messages') };
   }
-  // LlamaChat shifts the context (drops history) once a sequence holds contextSize - 1 tokens;
-  // one slot kept free means a chat never loses its beginning, it stops at the limit instead.
-  const room = contextSize - promptTokens - ('history' in input ? 1 : 0);
-  if (room < 1) {
-    return {
-      ok: false,
-      code: 'prompt_too_long',
-      message: `prompt is ${promptTokens} tokens; the context holds ${contextSize} tokens including the generated ones`,
-    };
-  }
-  const maxTokens = Math.min(sampling.max_tokens, room);
+  const room = generationRoom(promptTokens, contextSize, 'history' in input ? 'chat' : 'completion');
+  if (room < 1) return { failure: promptTooLong(promptTokens, contextSize) };
+  return { input, promptTokens, maxTokens: Math.min(task.sampling.max_tokens, room) };
+}
 
+/** Aborts when the main thread posts a cancel on the task's port. */
+function cancelSignal(port: MessagePort): AbortSignal {
   const abort = new AbortController();
   port.on('message', (message) => {
     if (message === CANCEL_MESSAGE) abort.abort();
   });
+  return abort.signal;
+}
+
+const NO_TIMINGS = { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 };
+
+async function generate(task: GenerateTask): Promise<GenerateOutcome> {
+  const { port, sampling } = task;
+  const prepared = prepare(task);
+  if ('failure' in prepared) return { ok: false, failure: prepared.failure };
+  const signal = cancelSignal(port);
 
   // A prefetched task waits here for a sequence; one cancelled meanwhile never takes one.
   const arrived = performance.now();
-  const sequence = await acquireSequence(abort.signal);
+  const sequence = await acquireSequence(signal);
   const waitMs = round(performance.now() - arrived);
   if (!sequence) {
     port.close();
-    return {
-      ok: true,
-      text: '',
-      finishReason: 'cancelled',
-      promptTokens: 0,
-      completionTokens: 0,
-      waitMs,
-      timings: { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 },
-    };
+    return { ok: true, text: '', finishReason: 'cancelled', promptTokens: 0, completionTokens: 0, waitMs, timings: NO_TIMINGS };
   }
 
-  const started = performance.now();
-  let firstTokenAt: number | undefined;
-  let lastTokenAt = started;
-  let completionTokens = 0;
-  const onToken = (tokens: readonly Token[]) => {
-    lastTokenAt = performance.now();
-    firstTokenAt ??= lastTokenAt;
-    completionTokens += tokens.length;
-  };
-  // Text goes to the main thread in batches: the first chunk at once (time to first token), later
-  // ones coalesced for `tokenFlushMs`, so the main thread wakes a few times per job, not per token.
-  // What is pending at the end is not sent: the final text in the outcome carries it.
-  let pendingText = '';
-  /** Every chunk's text, sent or still pending: what the job's stream carries in the end. */
-  let emittedText = '';
-  let flushTimer: NodeJS.Timeout | undefined;
-  let sentFirst = false;
-  const flush = () => {
-    flushTimer = undefined;
-    if (!pendingText) return;
-    port.postMessage({ text: pendingText, tokens: completionTokens } satisfies TokenEvent);
-    pendingText = '';
-  };
-  const onTextChunk = (text: string) => {
-    pendingText += text;
-    emittedText += text;
-    if (!sentFirst) {
-      sentFirst = true;
-      flush();
-    } else flushTimer ??= setTimeout(flush, settings.tokenFlushMs);
-  };
-  const options = { sampling, maxTokens, signal: abort.signal };
+  const relay = new TokenRelay(port, settings.tokenFlushMs);
+  const options = { sampling, maxTokens: prepared.maxTokens, signal };
+  const { input } = prepared;
   const generator =
     'history' in input
-      ? runChat(sequence, input.history, options, onToken, onTextChunk)
-      : runCompletion(sequence, input.prompt, options, onToken, onTextChunk);
+      ? runChat(sequence, input.history, options, relay.onToken, relay.onTextChunk)
+      : runCompletion(sequence, input.prompt, options, relay.onToken, relay.onTextChunk);
   try {
     const { response, stopReason } = await generator.result;
-    const generationMs = (firstTokenAt === undefined ? performance.now() : lastTokenAt) - started;
-    const decodeMs = firstTokenAt === undefined ? 0 : lastTokenAt - firstTokenAt;
     return {
       ok: true,
-      text: finalText(response, emittedText),
+      text: finalText(response, relay.emittedText),
       finishReason: FINISH[stopReason] ?? 'stop',
-      promptTokens,
-      completionTokens,
+      promptTokens: prepared.promptTokens,
+      completionTokens: relay.completionTokens,
       waitMs,
-      timings: {
-        ttft_ms: round((firstTokenAt ?? performance.now()) - started),
-        generation_ms: round(generationMs),
-        tokens_per_second:
-          completionTokens > 1 && decodeMs > 0
-            ? round(((completionTokens - 1) * 1000) / decodeMs)
-            : completionTokens > 0 && generationMs > 0
-              ? round((completionTokens * 1000) / generationMs)
-              : 0,
-      },
+      timings: relay.timings(),
     };
   } finally {
-    clearTimeout(flushTimer);
+    relay.stop();
     generator.dispose();
     port.close();
     // A clean sequence for the next job (reusing a prefix would change batch shapes and so, slightly,

@@ -1,6 +1,7 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ResultCache } from '../core/cache.ts';
+import { failureError, jobFailure } from '../core/contract/failure.ts';
 import type { GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
@@ -17,10 +18,14 @@ export interface ProcessorDeps {
   streams: TokenStreamWriter;
   modelId: string;
   logger: Logger;
-  /** Throttle of `job.updateProgress` (ms): progress is for humans, not for every token. */
-  progressIntervalMs?: number;
-  onFinished?: (job: Job<JobData>, result: GenerationResult) => void;
 }
+
+/**
+ * Throttle of `job.updateProgress` (ms): progress is for humans, not for every token. The first
+ * report comes one interval in: a short job completes before it would matter, and each report is
+ * a Redis script plus an event that every API process reads.
+ */
+const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * Runs one BullMQ job in the pool. Generations in flight are tracked by job id so that a
@@ -54,16 +59,13 @@ export class JobProcessor {
     // Every pick-up of the job counts (retries and runs after a stall): a later run owns the stream.
     const stream = streams.open(jobId, Math.max(1, job.attemptsStarted));
 
-    const progressEvery = this.deps.progressIntervalMs ?? 250;
-    // The first report comes one interval in: a short job completes before it would matter, and
-    // each report is a Redis script plus an event that every API process reads.
     let lastProgressAt = Date.now();
     const generation = pool.generate(
       { ...(job.data.prompt === undefined ? {} : { prompt: job.data.prompt }), ...(job.data.messages ? { messages: job.data.messages } : {}), sampling: job.data.sampling },
       (event) => {
         stream.push(event.text, event.tokens);
         const now = Date.now();
-        if (now - lastProgressAt >= progressEvery) {
+        if (now - lastProgressAt >= PROGRESS_INTERVAL_MS) {
           lastProgressAt = now;
           job.updateProgress({ tokens: event.tokens } satisfies JobProgress).catch(() => undefined);
         }
@@ -87,15 +89,15 @@ export class JobProcessor {
     } catch (error) {
       // The thread died or the pool failed: transient, BullMQ retries with backoff.
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (lastAttempt) await stream.fail((error as Error).message);
+      if (lastAttempt) await stream.fail(jobFailure('generation_failed', (error as Error).message));
       else await stream.close();
       throw error;
     } finally {
       this.running.delete(jobId);
     }
     if (!outcome.ok) {
-      await stream.fail(`${outcome.code}: ${outcome.message}`);
-      throw new UnrecoverableError(`${outcome.code}: ${outcome.message}`);
+      await stream.fail(outcome.failure);
+      throw failureError(outcome.failure);
     }
 
     // Queued until generation began: in Redis, then (prefetched) in the pool thread.
@@ -118,7 +120,6 @@ export class JobProcessor {
         this.deps.logger.warn({ jobId, err: (error as Error).message }, 'result not cached');
       });
     }
-    this.deps.onFinished?.(job, result);
     return result;
   };
 

@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
+import { textAfter } from '../core/contract/append-only-text.ts';
+import type { JobFailure } from '../core/contract/failure.ts';
+import { encodeStreamEvent, type JobStreamEvent, type StreamFields } from '../core/contract/stream-events.ts';
 import type { GenerationResult } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 
 /**
  * Appends a batch of events to a job's stream on behalf of one run of the job, and only while that
- * run owns the stream. The first batch of a run claims the stream (resetting it and writing `start`)
- * unless a later run already did; later batches are refused once another run has claimed it. So two
- * overlapping runs of one job (a live worker whose lock expired, and the run that replaced it) can
- * never interleave their tokens.
+ * run owns the stream. The first batch of a run claims the stream (resetting it; the batch begins
+ * with the run's `start`) unless a later run already did; later batches are refused once another
+ * run has claimed it. So two overlapping runs of one job (a live worker whose lock expired, and the
+ * run that replaced it) can never interleave their tokens.
  *
  * KEYS: stream, owner. ARGV: run number, run id, claim (1/0), max length, ttl seconds, then each
  * event as its field count followed by its fields. Returns 1 if written, 0 if refused.
@@ -21,7 +24,6 @@ if ARGV[3] == '1' then
     if ownerRun and ownerRun > tonumber(ARGV[1]) then return 0 end
   end
   redis.call('DEL', KEYS[1])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'type', 'start', 'attempt', ARGV[1])
 elseif owner ~= me then
   return 0
 end
@@ -48,9 +50,8 @@ export interface StreamOptions {
 }
 
 /**
- * Token stream of one job: a Redis Stream of events, so late readers replay from the start.
- * Events: `start {attempt}` (a new run of the job begins: readers drop what they had),
- * `token {text, tokens}`, then `end {result}` or `error {message}`.
+ * Token stream of one job: a Redis Stream of the events of core/contract/stream-events.ts, so
+ * late readers replay from the start.
  *
  * A run writes nothing until its first token, which goes out at once with `start` (time to first
  * token is what streaming clients feel); later chunks are coalesced for `flushMs`, and the rest
@@ -112,14 +113,14 @@ export class JobTokenStream {
   /** Writes what is left (the final text is authoritative) and the end event, in one round trip. */
   async end(result: GenerationResult): Promise<void> {
     const events = this.takePending();
-    const rest = result.text.startsWith(this.streamedText) ? result.text.slice(this.streamedText.length) : '';
-    if (rest) events.push(['type', 'token', 'text', rest, 'tokens', String(result.usage.completion_tokens)]);
-    events.push(['type', 'end', 'result', JSON.stringify(result)]);
+    const rest = textAfter(this.streamedText, result.text);
+    if (rest) events.push({ type: 'token', text: rest, tokens: result.usage.completion_tokens });
+    events.push({ type: 'end', result });
     await this.finish(events);
   }
 
-  async fail(message: string): Promise<void> {
-    await this.finish([...this.takePending(), ['type', 'error', 'message', message]]);
+  async fail(failure: JobFailure): Promise<void> {
+    await this.finish([...this.takePending(), { type: 'error', failure }]);
   }
 
   /** Writes what is pending without ending the stream (a run that will be retried). */
@@ -127,7 +128,7 @@ export class JobTokenStream {
     await this.finish(this.takePending());
   }
 
-  private async finish(events: string[][]): Promise<void> {
+  private async finish(events: JobStreamEvent[]): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     if (events.length > 0) this.send(events);
@@ -140,25 +141,26 @@ export class JobTokenStream {
   }
 
   /** The coalesced token event, if any text is waiting. */
-  private takePending(): string[][] {
+  private takePending(): JobStreamEvent[] {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.pending) return [];
     const text = this.pending;
     this.pending = '';
     this.streamedText += text;
-    return [['type', 'token', 'text', text, 'tokens', String(this.pendingTokens)]];
+    return [{ type: 'token', text, tokens: this.pendingTokens }];
   }
 
   /** The first write of a run claims the stream; the script refuses the rest if that failed or was refused. */
-  private send(events: string[][]): void {
+  private send(events: JobStreamEvent[]): void {
     const claim = !this.claimed;
     this.claimed = true;
-    this.last = this.append(events, claim);
+    const batch = claim ? [{ type: 'start', attempt: this.run } as const, ...events] : events;
+    this.last = this.append(batch.map(encodeStreamEvent), claim);
   }
 
   /** Stream writes are best effort: a lost token event must never fail the job itself. */
-  private async append(events: string[][], claim: boolean): Promise<void> {
+  private async append(events: StreamFields[], claim: boolean): Promise<void> {
     if (this.superseded) return;
     const args = [String(this.run), this.runId, claim ? '1' : '0', String(this.options.maxLen), String(this.options.ttlSeconds)];
     for (const fields of events) args.push(String(fields.length), ...fields);

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { AppError } from '../../core/errors.ts';
+import { failureAppError } from '../../core/contract/failure.ts';
 import { generateWaitRequestSchema } from '../../core/job-contract.ts';
 import type { ApiDeps } from '../deps.ts';
-import { isClientFailure, jobLinks } from '../job-service.ts';
+import { jobLinks } from '../job-service.ts';
 import { limitsOf, toSubmission } from '../submission.ts';
 import { parseBody } from '../validate.ts';
 
@@ -27,8 +27,7 @@ export function generate(deps: ApiDeps): RequestHandler {
       return;
     }
     if (view.status === 'failed' && view.error) {
-      const status = isClientFailure(view.error.code) ? 400 : 502;
-      throw new AppError(status, view.error.code, view.error.message, { expose: true });
+      throw failureAppError(view.error);
     }
     res.status(202).location(jobLinks(view.id).self).json({ id: view.id, status: view.status, links: jobLinks(view.id) });
   };

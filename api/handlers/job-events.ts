@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
+import type { JobStreamEvent } from '../../core/contract/stream-events.ts';
 import type { ApiDeps } from '../deps.ts';
 import { followJob } from '../job-follower.ts';
-import type { JobStreamEvent } from '../job-stream-reader.ts';
 import { SseWriter } from '../sse.ts';
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -16,7 +16,7 @@ function payload(event: JobStreamEvent): unknown {
     case 'end':
       return { result: event.result };
     case 'error':
-      return { code: event.code ?? 'generation_failed', message: event.message };
+      return { code: event.failure.code, message: event.failure.message };
   }
 }
 

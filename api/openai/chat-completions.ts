@@ -4,7 +4,8 @@ import { limitsOf } from '../submission.ts';
 import { parseOpenAiRequest } from './parse-request.ts';
 import { chatCompletionRequestSchema } from './request-schemas.ts';
 import { chatFlavor } from './responses.ts';
-import { serveJob, type OpenAiDeps } from './serve-job.ts';
+import type { OpenAiDeps } from './deps.ts';
+import { serveJob } from './serve-job.ts';
 import { chatJob } from './to-submission.ts';
 
 /** POST /v1/chat/completions — answer a conversation, prompted with the model's chat template. */

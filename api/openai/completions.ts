@@ -4,7 +4,8 @@ import { limitsOf } from '../submission.ts';
 import { parseOpenAiRequest } from './parse-request.ts';
 import { completionRequestSchema } from './request-schemas.ts';
 import { completionFlavor } from './responses.ts';
-import { serveJob, type OpenAiDeps } from './serve-job.ts';
+import type { OpenAiDeps } from './deps.ts';
+import { serveJob } from './serve-job.ts';
 import { completionJob } from './to-submission.ts';
 
 /** POST /v1/completions — OpenAI's (legacy) text completion: continue a prompt. */

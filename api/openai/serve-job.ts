@@ -1,26 +1,15 @@
 import type { Response } from 'express';
-import { AppError } from '../../core/errors.ts';
-import type { GenerationResult } from '../../core/job-contract.ts';
-import type { Logger } from '../../core/logger.ts';
+import { failureAppError } from '../../core/contract/failure.ts';
+import { isFinished, type GenerationResult } from '../../core/job-contract.ts';
 import { cancelledBeforeStart } from '../job-follower.ts';
-import { isClientFailure, type JobService, type JobView, type SubmitOutcome } from '../job-service.ts';
-import type { JobStreamReader } from '../job-stream-reader.ts';
-import type { JobHolders } from './job-holders.ts';
+import type { JobService, JobView, SubmitOutcome } from '../job-service.ts';
+import type { OpenAiDeps } from './deps.ts';
 import type { ResponseFlavor, ResponseMeta } from './responses.ts';
 import { streamJob } from './stream-job.ts';
 import type { OpenAiJob } from './to-submission.ts';
 
-export interface OpenAiDeps {
-  jobs: JobService;
-  streams: JobStreamReader;
-  holders: JobHolders;
-  logger: Logger;
-  modelId: string;
-}
-
 /** How long one wait on the queue's events lasts before the client's connection is looked at again. */
 const WAIT_SLICE_MS = 10_000;
-const FINAL = new Set(['completed', 'cancelled', 'failed']);
 
 /**
  * Runs an OpenAI request as a job of the shared queue (priority, retries, cache, in-flight sharing
@@ -66,17 +55,13 @@ export async function serveJob<Full, Chunk>(
 async function waitUntilFinal(jobs: JobService, outcome: Extract<SubmitOutcome, { kind: 'queued' }>, gone: () => boolean): Promise<JobView> {
   for (;;) {
     const view = await jobs.waitFor(outcome.job, WAIT_SLICE_MS);
-    if (FINAL.has(view.status) || gone()) return view;
+    if (isFinished(view.status) || gone()) return view;
   }
 }
 
 /** The result of a finished job, or the error its client should get. */
 export function resultOf(view: JobView, modelId: string): GenerationResult {
-  if (view.status === 'failed') throw jobFailure(view.error?.code ?? 'generation_failed', view.error?.message ?? 'generation failed');
+  // 400 when the request itself was at fault (e.g. a prompt longer than the context).
+  if (view.status === 'failed') throw failureAppError(view.error ?? { code: 'generation_failed', message: 'generation failed' });
   return view.result ?? cancelledBeforeStart(modelId);
-}
-
-/** A failed job as an error: 400 when the request itself was at fault (e.g. a prompt longer than the context). */
-export function jobFailure(code: string, message: string): AppError {
-  return new AppError(isClientFailure(code) ? 400 : 502, code, message, { expose: true });
 }

@@ -1,41 +1,13 @@
 import type { Response } from 'express';
+import { AppendOnlyText } from '../../core/contract/append-only-text.ts';
+import { failureStatus } from '../../core/contract/failure.ts';
 import type { GenerationResult } from '../../core/job-contract.ts';
 import { followJob } from '../job-follower.ts';
-import { isClientFailure, type SubmitOutcome } from '../job-service.ts';
+import type { SubmitOutcome } from '../job-service.ts';
 import { SseWriter } from '../sse.ts';
+import type { OpenAiDeps } from './deps.ts';
 import { openAiError } from './error-body.ts';
 import { openAiFinishReason, type ResponseFlavor, type ResponseMeta } from './responses.ts';
-import type { OpenAiDeps } from './serve-job.ts';
-
-/**
- * Text sent to a client cannot be taken back. A job retried after its worker died starts its text
- * again; the new attempt is passed on only once it goes beyond what was sent, and only if it
- * repeats it (deterministic requests do; sampled ones usually do not, which ends the stream).
- */
-export class AppendOnlyText {
-  private sent = '';
-  private attempt = '';
-
-  restart(): void {
-    this.attempt = '';
-  }
-
-  /** The new text to send ('' for none), or undefined if this attempt contradicts what was sent. */
-  append(text: string): string | undefined {
-    this.attempt += text;
-    if (this.attempt.length <= this.sent.length) return this.sent.startsWith(this.attempt) ? '' : undefined;
-    if (!this.attempt.startsWith(this.sent)) return undefined;
-    const delta = this.attempt.slice(this.sent.length);
-    this.sent = this.attempt;
-    return delta;
-  }
-
-  /** The final text, authoritative: what is still missing from it, or undefined if it contradicts what was sent. */
-  finish(text: string): string | undefined {
-    this.attempt = '';
-    return this.append(text);
-  }
-}
 
 const DONE = '[DONE]';
 
@@ -96,8 +68,8 @@ export async function streamJob<Full, Chunk>(
         } else await finish(event.result, rest);
         return;
       } else {
-        const code = event.code ?? 'generation_failed';
-        await send(openAiError(isClientFailure(code) ? 400 : 502, code, event.message));
+        const { failure } = event;
+        await send(openAiError(failureStatus(failure), failure.code, failure.message));
         await send(DONE);
         return;
       }

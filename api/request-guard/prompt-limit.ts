@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { RequestHandler } from 'express';
+import { generationRoom, promptTooLong } from '../../core/contract/prompt-tokens.ts';
 import { AppError } from '../../core/errors.ts';
 import type { PromptTokenizer } from './prompt-tokens.ts';
 
@@ -40,12 +41,9 @@ export function promptLimit(tokenizer: Promise<PromptTokenizer | undefined>, max
     for (const [index, prompt] of prompts.entries()) {
       if (cannotOverflow(prompt, contextSize)) continue;
       const tokens = counter.promptTokens(prompt);
-      if (tokens >= contextSize) {
-        next(
-          new AppError(400, 'prompt_too_long', `prompt is ${tokens} tokens; the context holds ${contextSize} tokens including the generated ones`, {
-            param: prompts.length > 1 ? `prompt.${index}` : 'prompt',
-          }),
-        );
+      if (generationRoom(tokens, contextSize, 'completion') < 1) {
+        const { code, message } = promptTooLong(tokens, contextSize);
+        next(new AppError(400, code, message, { param: prompts.length > 1 ? `prompt.${index}` : 'prompt' }));
         return;
       }
     }

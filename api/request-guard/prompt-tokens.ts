@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../core/config.ts';
+import { completionPromptTokens } from '../../core/contract/prompt-tokens.ts';
 import type { Logger } from '../../core/logger.ts';
 import { configuredModel } from '../../core/model/model-naming.ts';
 
@@ -16,17 +17,13 @@ export interface PromptTokenizer {
 const loaded = new Map<string, Promise<PromptTokenizer>>();
 
 async function loadVocabulary(modelPath: string, contextSetting: number): Promise<PromptTokenizer> {
-  const { getLlama } = await import('node-llama-cpp');
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
   // vocabOnly reads the tokenizer and metadata, not the weights: megabytes, whatever the model's size.
   const model = await llama.loadModel({ modelPath, vocabOnly: true });
   const trained = model.fileInsights.trainContextSize;
   const contextSize = trained ? Math.min(contextSetting, trained) : contextSetting;
-  const bos = model.tokens.bos === null ? 0 : 1;
-  return {
-    contextSize,
-    promptTokens: (text) => model.tokenize(text, false, 'trimLeadingSpace').length + bos,
-  };
+  return { contextSize, promptTokens: (text) => completionPromptTokens(model, text) };
 }
 
 /**

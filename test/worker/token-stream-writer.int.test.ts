@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobFailure } from '../../core/contract/failure.ts';
 import { redisKeys } from '../../core/keys.ts';
 import { TokenStreamWriter } from '../../worker/token-stream-writer.ts';
 import { generationResult as result } from '../support/results.ts';
@@ -96,7 +97,7 @@ describe('TokenStreamWriter (real Redis)', () => {
     later.push('later', 1);
     await settle();
     earlier.push('earlier', 1);
-    await earlier.fail('lost its lock');
+    await earlier.fail(jobFailure('generation_failed', 'lost its lock'));
     await later.end(result('later'));
     expect((await events(id)).map((e) => e.text ?? e.type)).toEqual(['start', 'later', 'end']);
   });

@@ -1,0 +1,13 @@
+import type { Logger } from '../../core/logger.ts';
+import type { JobService } from '../job-service.ts';
+import type { JobStreamReader } from '../job-stream-reader.ts';
+import type { JobHolders } from './job-holders.ts';
+
+/** What the OpenAI-compatible routes run jobs with. */
+export interface OpenAiDeps {
+  jobs: JobService;
+  streams: JobStreamReader;
+  holders: JobHolders;
+  logger: Logger;
+  modelId: string;
+}
