@@ -3,14 +3,16 @@
  * The same services as the separate processes, composed here.
  */
 import { finishApp } from '../api/app.ts';
-import { listen, startApiService } from '../api/api-service.ts';
+import { startApiService } from '../api/api-service.ts';
 import { loadConfigOrExit } from '../core/config.ts';
+import { listen } from '../core/http/listen.ts';
+import { BOARD_PATH } from '../core/http/paths.ts';
 import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
-import { BOARD_PATH, createProtectedBoard } from '../dashboard/board.ts';
+import { createProtectedBoard } from '../dashboard/board.ts';
 import { announceGeneratedPassword } from '../dashboard/credentials.ts';
 import { startWorkerService } from '../worker/worker-service.ts';
 
@@ -28,9 +30,10 @@ await runMain(logger, async () => {
   api.app.use(BOARD_PATH, board.router);
   finishApp(api.app, api.deps);
 
-  const server = await listen(api.app, config.PORT, config.HOST);
-  const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
-  logger.info({ url: base, model: worker.modelId }, 'llm-orchestrator ready');
+  // The bound port: PORT=0 asks the system for a free one.
+  const { server, port } = await listen(api.app, config.PORT, config.HOST);
+  const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  logger.info({ url: base, port, model: worker.modelId }, 'llm-orchestrator ready');
   process.stdout.write(
     `\n  llm-orchestrator is ready (model: ${worker.modelId})\n` +
       `    API         ${base}/api/v1/generate\n` +

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { ResultCache } from '../core/cache.ts';
 import { MIN_JOB_KEY_TTL_SECONDS, type Config } from '../core/config.ts';
@@ -76,10 +75,4 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
       await redis.quit().catch(() => undefined);
     },
   };
-}
-
-export async function listen(app: Express, port: number, host: string): Promise<Server> {
-  return await new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
-  });
 }

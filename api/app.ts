@@ -1,7 +1,8 @@
 import express, { type Express } from 'express';
-import { httpMetrics, metricsHandler } from '../core/metrics/http.ts';
+import { createBaseApp } from '../core/http/base-app.ts';
+import { errorHandler, notFoundHandler } from '../core/http/error-handler.ts';
+import { metricsHandler } from '../core/metrics/http.ts';
 import type { ApiDeps } from './deps.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { cancelJob } from './handlers/cancel-job.ts';
 import { createJob } from './handlers/create-job.ts';
 import { generate } from './handlers/generate.ts';
@@ -13,18 +14,13 @@ import { ready } from './handlers/ready.ts';
 import { openAiErrorBody } from './openai/error-body.ts';
 import { openAiRouter } from './openai/router.ts';
 import { docsRouter } from './openapi/docs-router.ts';
-import { requestContext } from './request-context.ts';
 import { createRequestGuard } from './request-guard/request-guard.ts';
 
 /** The HTTP API as an Express app, without listening: tests mount it on port 0. */
 export function createApp(deps: ApiDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
+  const app = createBaseApp(deps.logger);
   const requestGuard = createRequestGuard(deps);
   app.use(requestGuard.headers);
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
-  app.use(requestContext(deps.logger));
-  app.use(httpMetrics());
 
   app.get('/api/health', health);
   // Everything below passes the guard: an API key when keys are configured (open paths such as

@@ -1,9 +1,10 @@
 import { loadConfigOrExit } from '../core/config.ts';
+import { listen } from '../core/http/listen.ts';
 import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { finishApp } from './app.ts';
-import { listen, startApiService } from './api-service.ts';
+import { startApiService } from './api-service.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -12,10 +13,8 @@ await runMain(logger, async () => {
   const redis = await resolveRedis(config.REDIS_URL, logger);
   const api = await startApiService(config, redis.url, logger);
   finishApp(api.app, api.deps);
-  const server = await listen(api.app, config.PORT, config.HOST);
   // The bound port: PORT=0 asks the system for a free one.
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
+  const { server, port } = await listen(api.app, config.PORT, config.HOST);
   logger.info({ url: `http://${config.HOST}:${port}` }, 'api listening');
   handleShutdown(logger, async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));

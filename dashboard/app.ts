@@ -1,11 +1,12 @@
-import express, { type Express } from 'express';
-import { errorHandler, notFoundHandler } from '../api/error-handler.ts';
-import { requestContext } from '../api/request-context.ts';
+import type { Express } from 'express';
 import type { Config } from '../core/config.ts';
+import { createBaseApp } from '../core/http/base-app.ts';
+import { errorHandler, notFoundHandler } from '../core/http/error-handler.ts';
+import { BOARD_PATH } from '../core/http/paths.ts';
 import type { Logger } from '../core/logger.ts';
-import { httpMetrics, metricsHandler } from '../core/metrics/http.ts';
+import { metricsHandler } from '../core/metrics/http.ts';
 import type { GenerateQueue } from '../core/queue.ts';
-import { BOARD_PATH, createProtectedBoard } from './board.ts';
+import { createProtectedBoard } from './board.ts';
 import type { BoardCredentials } from './credentials.ts';
 
 export interface DashboardApp {
@@ -22,11 +23,7 @@ export function createDashboardApp(deps: {
   logger: Logger;
   queues: GenerateQueue[];
 }): DashboardApp {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
-  app.use(requestContext(deps.logger));
-  app.use(httpMetrics());
+  const app = createBaseApp(deps.logger);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

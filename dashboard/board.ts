@@ -3,12 +3,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
 import type { Config } from '../core/config.ts';
+import { BOARD_PATH } from '../core/http/paths.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import { basicAuth } from './auth.ts';
 import { boardCredentials, type BoardCredentials } from './credentials.ts';
-
-/** Where Bull Board is served, by the dashboard process and by `npm start` alike. */
-export const BOARD_PATH = '/admin/queues';
 
 /** Bull Board for the generation queue, as an Express router served under `basePath`. */
 export function createBoardRouter(queues: GenerateQueue[], basePath: string, options: { readOnly: boolean }): Router {

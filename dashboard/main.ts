@@ -1,6 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import { listen } from '../api/api-service.ts';
 import { loadConfigOrExit } from '../core/config.ts';
+import { listen } from '../core/http/listen.ts';
+import { BOARD_PATH } from '../core/http/paths.ts';
 import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
@@ -8,7 +8,6 @@ import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
 import { createDashboardApp } from './app.ts';
-import { BOARD_PATH } from './board.ts';
 import { announceGeneratedPassword } from './credentials.ts';
 
 const config = loadConfigOrExit();
@@ -23,8 +22,7 @@ await runMain(logger, async () => {
   const untrackQueue = trackQueueState(queue);
 
   const { app, credentials } = createDashboardApp({ config, logger, queues: [queue] });
-  const server = await listen(app, config.DASHBOARD_PORT, config.HOST);
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(app, config.DASHBOARD_PORT, config.HOST);
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   if (credentials.generated) logger.warn('DASHBOARD_PASSWORD is not set: a password was generated for this run and printed on stdout');
   logger.info({ url: `${url}${BOARD_PATH}`, port, readOnly: config.DASHBOARD_READ_ONLY, user: credentials.user }, 'dashboard listening');

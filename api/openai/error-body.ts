@@ -1,5 +1,5 @@
 import type { AppError } from '../../core/errors.ts';
-import type { ErrorBodyFormat } from '../error-handler.ts';
+import type { ErrorBodyFormat } from '../../core/http/error-handler.ts';
 import type { OpenAiError } from './response-schemas.ts';
 
 /** OpenAI's error `type` for an HTTP status: what its clients switch on (the status decides their exception class). */

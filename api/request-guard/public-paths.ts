@@ -1,4 +1,5 @@
 import type { Config } from '../../core/config.ts';
+import { BOARD_PATH } from '../../core/http/paths.ts';
 
 /**
  * Paths that need no API key, and why. Everything else an API process serves (including paths it
@@ -13,13 +14,14 @@ const OPEN_PATHS = new Set([
   // The API description is public: it is the same document the repository ships.
   '/api/openapi.json',
   '/api/docs',
+  // Bull Board, when mounted in the API process, asks for its own credentials (DASHBOARD_USER/PASSWORD).
+  BOARD_PATH,
 ]);
 
 /** Subtrees that are public (static assets of the docs page) or guarded by credentials of their own. */
 const OPEN_PREFIXES = [
   '/api/docs/',
-  // Bull Board, when mounted in the API process, asks for its own credentials (DASHBOARD_USER/PASSWORD).
-  '/admin/queues/',
+  `${BOARD_PATH}/`,
 ];
 
 const normalize = (path: string) => {
@@ -30,6 +32,6 @@ const normalize = (path: string) => {
 export function isOpenPath(path: string, config: Pick<Config, 'METRICS_REQUIRE_KEY'>): boolean {
   const normalized = normalize(path);
   if (normalized === '/metrics') return !config.METRICS_REQUIRE_KEY;
-  if (OPEN_PATHS.has(normalized) || normalized === '/admin/queues') return true;
+  if (OPEN_PATHS.has(normalized)) return true;
   return OPEN_PREFIXES.some((prefix) => normalized.startsWith(prefix));
 }

@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { listen } from '../../api/api-service.ts';
 import type { Config } from '../../core/config.ts';
+import { listen } from '../../core/http/listen.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createQueue, type GenerateQueue } from '../../core/queue.ts';
 import { createDashboardApp } from '../../dashboard/app.ts';
@@ -21,9 +19,9 @@ export async function startBoardServer(
   const connection = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
   const queue = createQueue(config, connection);
   const { app } = createDashboardApp({ config: board, logger: createLogger('test', 'silent'), queues: [queue] });
-  const server: Server = await listen(app, 0, '127.0.0.1');
+  const { server, port } = await listen(app, 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     queue,
     async close() {
       server.closeAllConnections();

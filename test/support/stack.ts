@@ -2,12 +2,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { finishApp } from '../../api/app.ts';
-import { listen, startApiService, type ApiService } from '../../api/api-service.ts';
+import { startApiService, type ApiService } from '../../api/api-service.ts';
 import { loadConfig, type Config } from '../../core/config.ts';
+import { listen } from '../../core/http/listen.ts';
 import { createLogger } from '../../core/logger.ts';
 import { SHARED_TINY_MODEL } from '../../core/model/model-naming.ts';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service.ts';
@@ -56,8 +56,7 @@ export async function startStack(options: { env?: Record<string, string>; worker
   const worker = options.worker === false ? undefined : await startWorkerService(config, url, logger);
   const api = await startApiService(config, url, logger);
   finishApp(api.app, api.deps);
-  const server = await listen(api.app, 0, '127.0.0.1');
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(api.app, 0, '127.0.0.1');
   const redis = new Redis(url);
   return {
     baseUrl: `http://127.0.0.1:${port}`,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Logger } from '../core/logger.ts';
+import type { Logger } from '../logger.ts';
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, unavailable } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import { isRedisUnavailableError } from '../core/redis.ts';
+import { AppError, unavailable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { isRedisUnavailableError } from '../redis.ts';
 
 /** Seconds a client is asked to wait while Redis is away (a restart with AOF takes a few). */
 const REDIS_RETRY_AFTER_SECONDS = 2;
