@@ -4,6 +4,7 @@ import { MIN_JOB_KEY_TTL_SECONDS, type Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
+import { processMetrics } from '../core/metrics/registry.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
@@ -46,6 +47,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
     cacheModelId: () => models.id(),
+    metrics: processMetrics(),
     tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, MIN_JOB_KEY_TTL_SECONDS),
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
