@@ -57,6 +57,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     logger,
     redis,
     keys,
+    queue,
     jobs,
     streams,
     get modelId() {

@@ -24,18 +24,18 @@ export function createApp(deps: ApiDeps): Express {
 
   app.get('/api/health', health);
   // Everything below passes the guard: an API key when keys are configured (open paths such as
-  // /api/ready are listed in api/request-guard/public-paths.ts), rate limit, backpressure, body limits.
+  // /api/ready are listed in api/request-guard/public-paths.ts), rate limit, backpressure, the body
+  // (read once, as JSON, so routes need no parser of their own), prompt limits.
   app.use(requestGuard.guard);
   app.get('/metrics', metricsHandler());
   app.get('/api/ready', ready(deps));
 
-  const json = express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: true });
   const v1 = express.Router();
-  v1.post('/jobs', json, createJob(deps));
+  v1.post('/jobs', createJob(deps));
   v1.get('/jobs/:id', getJob(deps));
   v1.get('/jobs/:id/events', jobEvents(deps));
   v1.delete('/jobs/:id', cancelJob(deps));
-  v1.post('/generate', json, generate(deps));
+  v1.post('/generate', generate(deps));
   v1.get('/models', listModels(deps));
   app.use('/api/v1', v1);
   app.get('/v1/models', listModels(deps));

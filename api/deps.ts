@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import type { GenerateQueue } from '../core/queue.ts';
 import type { JobService } from './job-service.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 
@@ -11,6 +12,8 @@ export interface ApiDeps {
   logger: Logger;
   redis: Redis;
   keys: RedisKeys;
+  /** The generation queue, read for its depth (backpressure); jobs are submitted and read through `jobs`. */
+  queue: GenerateQueue;
   jobs: JobService;
   /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */
   streams: JobStreamReader;

@@ -30,9 +30,9 @@ export function openAiRouter(deps: ApiDeps): Router {
       return deps.modelId;
     },
   };
-  const json = express.json({ limit: config.BODY_LIMIT_BYTES, strict: true });
+  // Bodies arrive parsed: the request guard in front of every route has read them.
   const router = express.Router();
-  router.post('/completions', json, createCompletion(openAiDeps));
-  router.post('/chat/completions', json, createChatCompletion(openAiDeps));
+  router.post('/completions', createCompletion(openAiDeps));
+  router.post('/chat/completions', createChatCompletion(openAiDeps));
   return router;
 }

@@ -14,7 +14,7 @@ class BadUnicode extends Error {
 /**
  * Reads JSON bodies once, at the edge and only after authentication: at most `limitBytes` (413
  * above), strictly JSON objects or arrays, valid UTF-8, and no string (or key) that cannot be
- * encoded as UTF-8. The routes' own parsers then find the body already read.
+ * encoded as UTF-8. Routes take `req.body` as this leaves it: they have no parser of their own.
  */
 export function readJsonBody(limitBytes: number): RequestHandler {
   const parse = express.json({

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
-import { createQueue } from '../../core/queue.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiKeyring } from './api-keys.ts';
 import { enforce, identify } from './authenticate.ts';
@@ -12,7 +11,7 @@ import { rateLimit } from './rate-limit.ts';
 import { readJsonBody } from './read-json-body.ts';
 
 export interface RequestGuard {
-  /** Security headers (helmet): install first, so every response carries them. */
+  /** Security headers (helmet): install before any route, so every response carries them. */
   headers: RequestHandler;
   /**
    * Everything a request passes before a router sees it, in this order: who is calling, the
@@ -23,7 +22,7 @@ export interface RequestGuard {
   guard: RequestHandler[];
 }
 
-export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys'>): RequestGuard {
+export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys' | 'queue'>): RequestGuard {
   const { config, logger, redis } = deps;
   const keyring = ApiKeyring.fromSetting(config.API_KEYS);
   if (keyring.empty) {
@@ -36,9 +35,8 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
     logger.info({ keys: keyring.size }, 'API keys configured: requests need "Authorization: Bearer <key>" or "x-api-key"');
   }
 
-  const depthQueue = createQueue(config, redis);
   const gauge = new QueueDepthGauge(async () => {
-    const counts = await depthQueue.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
+    const counts = await deps.queue.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }, logger);
 
