@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { unavailable } from '../../core/errors.ts';
+import { REDIS_RETRY_AFTER_SECONDS } from '../../core/http/error-handler.ts';
 import { readServedModels, type ServedModelListing } from '../../core/model/served-models.ts';
 import type { ApiDeps } from '../deps.ts';
 
@@ -21,7 +22,7 @@ export function listModels(deps: Pick<ApiDeps, 'redis' | 'keys' | 'config'>): Re
     try {
       models = await readServedModels(deps.redis, deps.keys, deps.config.WORKER_HEARTBEAT_TTL_MS);
     } catch {
-      throw unavailable('redis_unavailable', 'the model list is unavailable: Redis does not answer', 5);
+      throw unavailable('redis_unavailable', 'the model list is unavailable: Redis does not answer', REDIS_RETRY_AFTER_SECONDS);
     }
     res.json({ object: 'list', data: models.map(toModelObject) });
   };

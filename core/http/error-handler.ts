@@ -3,8 +3,11 @@ import { AppError, unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { isRedisUnavailableError } from '../redis.ts';
 
-/** Seconds a client is asked to wait while Redis is away (a restart with AOF takes a few). */
-const REDIS_RETRY_AFTER_SECONDS = 2;
+/**
+ * Seconds a client is asked to wait while Redis is away (a restart with AOF takes a few): the one
+ * `Retry-After` of every `503 redis_unavailable`, whichever route answers it.
+ */
+export const REDIS_RETRY_AFTER_SECONDS = 2;
 
 /** Body-parser and http-errors style errors carry `status`/`type`; map them to our codes. */
 function fromHttpError(error: unknown): AppError | undefined {
