@@ -7,7 +7,7 @@ import { startApiService } from '../api/api-service.ts';
 import { loadConfigOrExit } from '../core/config.ts';
 import { listen } from '../core/http/listen.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
-import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { createQueue } from '../core/queue.ts';
@@ -45,12 +45,16 @@ await runMain(logger, async () => {
   );
   announceGeneratedPassword(board.credentials, `${base}${BOARD_PATH}`);
 
-  handleShutdown(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await worker.close();
-    await api.close();
-    await boardQueue.close();
-    await boardConnection.quit().catch(() => undefined);
-    await redis.stop();
+  handleGracefulShutdown(logger, {
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    servers: [server],
+    // Requests in progress and the jobs they wait for get the same grace, side by side.
+    drain: () => worker.close(),
+    async release() {
+      await api.close();
+      await boardQueue.close();
+      await boardConnection.quit().catch(() => undefined);
+      await redis.stop();
+    },
   });
 });

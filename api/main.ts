@@ -1,6 +1,6 @@
 import { loadConfigOrExit } from '../core/config.ts';
 import { listen } from '../core/http/listen.ts';
-import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { finishApp } from './app.ts';
@@ -15,10 +15,13 @@ await runMain(logger, async () => {
   finishApp(api.app, api.deps);
   // The bound port: PORT=0 asks the system for a free one.
   const { server, port } = await listen(api.app, config.PORT, config.HOST);
-  logger.info({ url: `http://${config.HOST}:${port}` }, 'api listening');
-  handleShutdown(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await api.close();
-    await redis.stop();
+  logger.info({ url: `http://${config.HOST}:${port}`, port }, 'api listening');
+  handleGracefulShutdown(logger, {
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    servers: [server],
+    async release() {
+      await api.close();
+      await redis.stop();
+    },
   });
 });

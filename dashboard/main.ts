@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '../core/config.ts';
 import { listen } from '../core/http/listen.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
-import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
@@ -28,12 +28,15 @@ await runMain(logger, async () => {
   logger.info({ url: `${url}${BOARD_PATH}`, port, readOnly: config.DASHBOARD_READ_ONLY, user: credentials.user }, 'dashboard listening');
   announceGeneratedPassword(credentials, `${url}${BOARD_PATH}`);
 
-  handleShutdown(logger, async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    untrackQueue();
-    await queue.close();
-    await connection.quit().catch(() => undefined);
-    await redis.stop();
+  handleGracefulShutdown(logger, {
+    // Bull Board's requests are reads that a browser repeats: none is worth waiting for.
+    graceMs: 0,
+    servers: [server],
+    async release() {
+      untrackQueue();
+      await queue.close();
+      await connection.quit().catch(() => undefined);
+      await redis.stop();
+    },
   });
 });

@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '../core/config.ts';
-import { handleShutdown, runMain } from '../core/lifecycle.ts';
+import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { startMetricsServer } from '../core/metrics/server.ts';
@@ -18,9 +18,13 @@ await runMain(logger, async () => {
   logger.info({ port: metrics.port, url: `http://${config.HOST}:${metrics.port}/metrics` }, 'worker metrics listening');
   const redis = await resolveRedis(config.REDIS_URL, logger);
   const worker = await startWorkerService(config, redis.url, logger);
-  handleShutdown(logger, async () => {
-    await worker.close();
-    await metrics.close();
-    await redis.stop();
+  handleGracefulShutdown(logger, {
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    drain: () => worker.close(),
+    // Closed after the drain, not beside it: Prometheus still sees the worker while its jobs finish.
+    async release() {
+      await metrics.close();
+      await redis.stop();
+    },
   });
 });
