@@ -9,14 +9,41 @@ export type ConnectionRole = 'producer' | 'worker';
 
 const reconnect = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
 
+/**
+ * After a failover (ElastiCache Multi-AZ, a Sentinel switch) the old primary often stays up as a
+ * replica, and connections opened to it before the endpoint's DNS name moved keep reaching it: it
+ * answers every write with READONLY, for as long as the connection lives. Reconnecting resolves the
+ * name again and reaches the new primary. `2` also re-sends the failed command there; that is safe
+ * because a replica runs no part of a write (a script stops at its first write, before any effect).
+ * A fail-fast connection has no offline queue, so there the re-send is refused at once and the
+ * request gets its 503; a waiting connection sends it once reconnected.
+ */
+export function reconnectOnReadOnly(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
+}
+
+/**
+ * Options of every connection the system opens. They travel with the connection: ioredis's
+ * `duplicate()`, which BullMQ uses for its blocking clients, copies them.
+ */
 export function redisOptions(role: ConnectionRole): RedisOptions {
   return role === 'producer'
-    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: reconnect }
-    : { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnect };
+    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: reconnect, reconnectOnError: reconnectOnReadOnly }
+    : { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnect, reconnectOnError: reconnectOnReadOnly };
 }
 
 export function createRedis(url: string, role: ConnectionRole, logger?: Logger, name?: string): Redis {
-  const redis = new Redis(url, { ...redisOptions(role), ...(name ? { connectionName: name } : {}) });
+  let warnedAt = 0;
+  const reconnectOnError = (error: Error) => {
+    const decision = reconnectOnReadOnly(error);
+    // Every command in flight gets the reply: one line per connection and failover tells the story.
+    if (decision && Date.now() - warnedAt > 10_000) {
+      warnedAt = Date.now();
+      logger?.warn({ connection: name ?? role }, 'redis answered READONLY (a failover made this node a replica): reconnecting to the endpoint');
+    }
+    return decision;
+  };
+  const redis = new Redis(url, { ...redisOptions(role), reconnectOnError, ...(name ? { connectionName: name } : {}) });
   let down = false;
   redis.on('error', (error: Error) => {
     if (!down) logger?.warn({ err: error.message, connection: name ?? role }, 'redis connection error');
