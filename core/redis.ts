@@ -130,6 +130,7 @@ export function isRedisUnavailableError(error: unknown): boolean {
 /**
  * BullMQ loses jobs when Redis evicts keys, so anything but `noeviction` stops the process.
  * Managed services that forbid CONFIG (the policy is then set in their parameter group) are trusted with a warning.
+ * A Redis without `maxmemory` is let through with a warning (see `warnWithoutMaxmemory`).
  */
 export async function assertNoEviction(redis: Redis, logger: Logger): Promise<void> {
   await waitReady(redis, undefined);
@@ -139,10 +140,52 @@ export async function assertNoEviction(redis: Redis, logger: Logger): Promise<vo
     policy = reply[1];
   } catch {
     logger.warn('cannot read maxmemory-policy (CONFIG is disabled); make sure it is noeviction');
-    return;
   }
   if (policy !== undefined && policy !== 'noeviction') {
     throw new EvictionPolicyError(policy);
+  }
+  await warnWithoutMaxmemory(redis, logger);
+}
+
+export interface RedisMemory {
+  /** `used_memory`: what Redis's allocator holds for data and overhead. */
+  usedBytes: number;
+  /** `maxmemory`; 0 when no limit is set. */
+  maxBytes: number;
+}
+
+/** Reads INFO memory, which managed services allow where they forbid CONFIG. */
+export async function readRedisMemory(redis: Redis): Promise<RedisMemory> {
+  const info = await redis.info('memory');
+  const field = (name: string) => {
+    const value = Number(new RegExp(`^${name}:(\\d+)\\r?$`, 'm').exec(info)?.[1]);
+    if (!Number.isFinite(value)) throw new Error(`INFO memory has no ${name}`);
+    return value;
+  };
+  return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
+}
+
+/**
+ * `noeviction` without `maxmemory` means Redis never refuses a write: it grows until the host runs
+ * out of memory and the kernel kills it, taking the writes its AOF had not saved and every
+ * connection with it. With a limit, a full Redis refuses writes (the API answers 503) and stays up.
+ * Only a warning: a development Redis often has no limit, and the process works without one.
+ */
+async function warnWithoutMaxmemory(redis: Redis, logger: Logger): Promise<void> {
+  let memory: RedisMemory;
+  try {
+    memory = await readRedisMemory(redis);
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'cannot read Redis maxmemory (INFO memory); make sure it is set');
+    return;
+  }
+  if (memory.maxBytes === 0) {
+    logger.warn(
+      { usedBytes: memory.usedBytes },
+      'Redis has no maxmemory: with noeviction it grows until the host runs out of memory and the OOM killer stops it, ' +
+        'losing the writes its AOF had not saved. Set maxmemory below the memory the host can give it ' +
+        '(redis-cli CONFIG SET maxmemory 2gb, and in redis.conf); at the limit Redis refuses writes and the API answers 503 instead.',
+    );
   }
 }
 

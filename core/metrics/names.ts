@@ -188,6 +188,20 @@ export const METRICS = {
     labels: ['result'],
     exportedBy: ['api'],
   },
+  redisMemoryUsed: {
+    name: 'llmo_redis_memory_used_bytes',
+    type: 'gauge',
+    help: 'Memory Redis uses (INFO memory used_memory), read by the API at scrape time at most every 5 s.',
+    labels: [],
+    exportedBy: ['api'],
+  },
+  redisMemoryMax: {
+    name: 'llmo_redis_memory_max_bytes',
+    type: 'gauge',
+    help: 'Redis maxmemory (INFO memory); 0 means no limit: with noeviction Redis then grows until the host runs out of memory.',
+    labels: [],
+    exportedBy: ['api'],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;

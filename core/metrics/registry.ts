@@ -27,7 +27,13 @@ export class Metrics {
       const base = { name: def.name, help: def.help, labelNames: [...def.labels], registers };
       if (def.type === 'counter') built[key] = new Counter(base);
       else if (def.type === 'histogram') built[key] = new Histogram({ ...base, buckets: [...def.buckets] });
-      else built[key] = new Gauge(base);
+      else {
+        const gauge = new Gauge(base);
+        // prom-client shows a gauge without labels as 0 until it is set: a reading that never came
+        // (another role's metric, Redis away) must show no series rather than a false 0.
+        if (def.labels.length === 0) gauge.remove();
+        built[key] = gauge;
+      }
     }
     this.m = built as MetricSet;
   }
