@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
 import { processMetrics } from '../core/metrics/registry.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
+import { trackRedisMemory } from '../core/metrics/redis-memory.ts';
 import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
@@ -31,6 +32,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const queue = createQueue(config, redis);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const untrackQueue = trackQueueState(queue);
+  // Until the connection ends; the API alone reads it (every replica and role would read the same numbers).
+  trackRedisMemory(redis);
   initSubmissionCounters(queue.name);
   const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
   const events = createQueueEvents(config, eventsConnection);
