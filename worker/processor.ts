@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ResultCache } from '../core/cache.ts';
 import { failureError, jobFailure } from '../core/contract/failure.ts';
@@ -27,13 +27,22 @@ export interface ProcessorDeps {
  */
 const PROGRESS_INTERVAL_MS = 250;
 
+/** Who stopped a generation: its client (the job ends `cancelled`) or the worker's shutdown (the job goes back to the queue). */
+type StopReason = 'client' | 'shutdown';
+
+interface Running {
+  stop(reason: StopReason): void;
+  /** The first reason it was stopped for; a client's cancel wins over a shutdown that comes later. */
+  stoppedBy: StopReason | undefined;
+}
+
 /**
  * Runs one BullMQ job in the pool. Generations in flight are tracked by job id so that a
  * cancellation (pub/sub) or shutdown reaches the thread that runs them.
  */
 export class JobProcessor {
-  /** Cancels of the jobs this processor runs, by job id. */
-  private readonly running = new Map<string, () => void>();
+  /** The jobs this processor runs, by job id. */
+  private readonly running = new Map<string, Running>();
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -41,17 +50,22 @@ export class JobProcessor {
     return [...this.running.keys()];
   }
 
+  /** A client's cancel: the job ends `cancelled` with the text generated so far. */
   cancel(jobId: string): boolean {
-    const cancel = this.running.get(jobId);
-    cancel?.();
-    return cancel !== undefined;
+    const running = this.running.get(jobId);
+    running?.stop('client');
+    return running !== undefined;
   }
 
-  cancelAll(): void {
-    for (const cancel of this.running.values()) cancel();
+  /**
+   * Shutdown: stops every job, and each goes back to the queue for another worker to run from the
+   * start. Its stream gets no `end`, so its readers wait for that run.
+   */
+  handBackAll(): void {
+    for (const running of this.running.values()) running.stop('shutdown');
   }
 
-  readonly process = async (job: Job<JobData, GenerationResult>): Promise<GenerationResult> => {
+  readonly process = async (job: Job<JobData, GenerationResult>, token?: string): Promise<GenerationResult> => {
     const { pool, redis, keys, cache, streams } = this.deps;
     const jobId = job.id ?? '';
     const startedAt = Date.now();
@@ -75,11 +89,18 @@ export class JobProcessor {
     // before the read (the flag), or published after it (pub/sub). A job cancelled while it waited,
     // but picked up before it could be removed, is read in parallel with the start of generation
     // (not before it) and stops within a token or two.
-    this.running.set(jobId, () => generation.cancel());
+    const running: Running = {
+      stoppedBy: undefined,
+      stop(reason) {
+        if (this.stoppedBy !== 'client') this.stoppedBy = reason;
+        generation.cancel();
+      },
+    };
+    this.running.set(jobId, running);
     redis
       .exists(keys.cancelFlag(jobId))
       .then((flagged) => {
-        if (flagged === 1) generation.cancel();
+        if (flagged === 1) running.stop('client');
       })
       .catch(() => undefined);
 
@@ -98,6 +119,12 @@ export class JobProcessor {
     if (!outcome.ok) {
       await stream.fail(outcome.failure);
       throw failureError(outcome.failure);
+    }
+    if (outcome.finishReason === 'cancelled' && running.stoppedBy === 'shutdown') {
+      // Not a result: what was streamed stays, and the next run of the job takes the stream over.
+      await stream.close();
+      await job.moveToWait(token);
+      throw new WaitingError();
     }
 
     // Queued until generation began: in Redis, then (prefetched) in the pool thread.

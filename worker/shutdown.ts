@@ -9,7 +9,7 @@ import type { JobProcessor } from './processor.ts';
 /** Everything a worker holds, released here in the order that loses no job. */
 export interface WorkerParts {
   worker: Pick<Worker, 'close'>;
-  processor: Pick<JobProcessor, 'activeJobIds' | 'cancelAll'>;
+  processor: Pick<JobProcessor, 'activeJobIds' | 'handBackAll'>;
   heartbeat: Heartbeat;
   cancels: CancelListener;
   pool: Pick<InferencePool, 'close'>;
@@ -22,10 +22,9 @@ export interface WorkerParts {
 }
 
 /**
- * Stops taking jobs and lets active ones finish for `graceMs`; then stops the rest, which the job
- * worker hands back to the queue (the caller has already marked the shutdown as begun, so their
- * `cancelled` outcome is not taken for a client's cancel). The pool and connections go only once
- * BullMQ has let go of every job.
+ * Stops taking jobs and lets active ones finish for `graceMs`; then stops the rest, which the
+ * processor hands back to the queue. The pool and connections go only once BullMQ has let go of
+ * every job.
  */
 export async function shutDownWorker(parts: WorkerParts, graceMs: number): Promise<void> {
   const { processor, logger } = parts;
@@ -35,7 +34,7 @@ export async function shutDownWorker(parts: WorkerParts, graceMs: number): Promi
     if (processor.activeJobIds.length > 0) {
       logger.warn({ jobs: processor.activeJobIds }, 'grace period over: handing active jobs back to the queue');
     }
-    processor.cancelAll();
+    processor.handBackAll();
   }, graceMs);
   await drained;
   clearTimeout(timer);

@@ -59,32 +59,15 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     logger,
   });
 
-  let shuttingDown = false;
-  const worker = createJobWorker({
-    config,
-    workerId: id,
-    connection: bullConnection,
-    redis,
-    keys,
-    processor,
-    concurrency: pool.slots,
-    shuttingDown: () => shuttingDown,
-    logger,
-  });
+  const worker = createJobWorker({ config, workerId: id, connection: bullConnection, processor, concurrency: pool.slots, logger });
   const cancels = await listenForCancels(redisUrl, keys, processor, logger);
   const heartbeat = await startHeartbeat({ redis, keys, workerId: id, served, ttlMs: config.WORKER_HEARTBEAT_TTL_MS });
 
   logger.info({ workerId: id, queue: config.QUEUE_NAME, sequences: pool.capacity, concurrency: pool.slots }, 'worker ready');
 
   let closing: Promise<void> | undefined;
-  const close = (graceMs = config.SHUTDOWN_GRACE_MS) => {
-    // Set before anything stops: from here on a job that ends `cancelled` was stopped by the shutdown.
-    shuttingDown = true;
-    return (closing ??= shutDownWorker(
-      { worker, processor, heartbeat, cancels, pool, untrackPool, bullConnection, redis, logger },
-      graceMs,
-    ));
-  };
+  const close = (graceMs = config.SHUTDOWN_GRACE_MS) =>
+    (closing ??= shutDownWorker({ worker, processor, heartbeat, cancels, pool, untrackPool, bullConnection, redis, logger }, graceMs));
 
   return { id, pool, modelId: source.id, close };
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSse } from '../openai/sse.ts';
+import { stopRole } from '../support/processes.ts';
 import { ChaosCluster, recordFigures, request, sleep } from './support/cluster.ts';
 
 const LONG_TOKENS = 1500;
@@ -64,5 +66,87 @@ describe('a worker stopped with SIGTERM while its jobs run', () => {
       expect(final.result.usage.completion_tokens).toBe(LONG_TOKENS);
     }
     expect(ranBy.every((name) => name?.includes(`:${second.child.pid}:`))).toBe(true);
+  });
+
+  it('keeps streaming clients of both APIs waiting through the hand-back, and each ends with exactly the text of the run that finished', async () => {
+    // The workers of the case above are stopped; this one runs both jobs at once.
+    await Promise.all([...cluster.processes].filter((proc) => proc.role === 'worker').map((proc) => stopRole(proc, 5000)));
+    const first = await cluster.startWorker({ SEQUENCES_PER_THREAD: '2' });
+    // Greedy, so the run after the hand-back repeats the text already sent (the append-only rule lets it continue).
+    const body = { prompt: 'Once upon a time', max_tokens: LONG_TOKENS, temperature: 0 };
+
+    let openAiText = '';
+    let openAiFinish: string | undefined;
+    let openAiJob: string | null = null;
+    const openAi = fetch(`${baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories260K', ...body, cache: false, stream: true }),
+    }).then(async (response) => {
+      if (response.status !== 200) throw new Error(`OpenAI stream answered ${response.status}: ${await response.text()}`);
+      openAiJob = response.headers.get('x-job-id');
+      await readSse(response, (event) => {
+        if (event.data === '[DONE]') return true;
+        const chunk = JSON.parse(event.data);
+        if (chunk.error) throw new Error(`stream error: ${event.data}`);
+        openAiText += chunk.choices[0]?.text ?? '';
+        openAiFinish = chunk.choices[0]?.finish_reason ?? openAiFinish;
+      });
+    });
+
+    const native = await request(baseUrl, 'POST', '/api/v1/jobs', { body: { ...body, cache: false } });
+    expect(native.status).toBe(202);
+    const nativeEvents: string[] = [];
+    let nativeText = '';
+    let nativeEnd: any;
+    const follow = fetch(`${baseUrl}/api/v1/jobs/${native.body.id}/events`).then((response) =>
+      readSse(response, (event) => {
+        nativeEvents.push(event.event ?? 'message');
+        const data = JSON.parse(event.data);
+        if (event.event === 'start') nativeText = '';
+        if (event.event === 'token') nativeText += data.text;
+        if (event.event === 'error') throw new Error(`stream error: ${event.data}`);
+        if (event.event === 'end') {
+          nativeEnd = data.result;
+          return true;
+        }
+      }),
+    );
+
+    // Both clients have text, and both jobs are still running: the worker stops mid-answer.
+    const clients = Promise.all([openAi, follow]);
+    let clientsDone = false;
+    void clients.finally(() => (clientsDone = true)).catch(() => undefined);
+    while ((openAiText.length === 0 || !nativeEvents.includes('token')) && !clientsDone) await sleep(10);
+    expect(clientsDone).toBe(false);
+    first.kill('SIGTERM');
+    const { code } = await first.exited;
+    const sentBeforeExit = { openAi: openAiText.length, native: nativeText.length };
+    const endedBeforeSecondWorker = openAiFinish !== undefined || nativeEnd !== undefined;
+    await cluster.startWorker();
+    await clients;
+
+    const view = async (id: string) => (await request(baseUrl, 'GET', `/api/v1/jobs/${id}`)).body;
+    const [openAiView, nativeView] = await Promise.all([view(openAiJob ?? ''), view(native.body.id)]);
+    recordFigures('sigterm-streams', {
+      exitCode: code,
+      sentBeforeExit,
+      endedBeforeSecondWorker,
+      nativeEvents: nativeEvents.filter((e) => e !== 'token'),
+      finalChars: { openAi: openAiView.result?.text.length, native: nativeView.result?.text.length },
+      attempts: [openAiView, nativeView].map((v) => v.status),
+    });
+
+    expect(code).toBe(0);
+    expect(endedBeforeSecondWorker).toBe(false);
+    expect(openAiView.status).toBe('completed');
+    expect(nativeView.status).toBe('completed');
+    expect(openAiFinish).toBe('length');
+    expect(openAiText).toBe(openAiView.result.text);
+    expect(nativeText).toBe(nativeView.result.text);
+    expect(nativeEnd.text).toBe(nativeView.result.text);
+    expect(nativeEnd.usage.completion_tokens).toBe(LONG_TOKENS);
+    // The second run announced itself: the first run's text was dropped, not kept and added to.
+    expect(nativeEvents.filter((e) => e === 'start').length).toBe(2);
   });
 });
