@@ -61,6 +61,17 @@ describe('Metrics (the registry)', () => {
     expect(processMetrics()).toBe(processMetrics());
   });
 
+  it('shows no series for a gauge without labels until it is set, rather than a false 0', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const unlabelled = Object.values(METRICS).filter((def) => def.type === 'gauge' && def.labels.length === 0);
+    expect(unlabelled.map((def) => def.name)).toContain(METRICS.redisMemoryMax.name);
+    let names = new Set(parseExposition(await metrics.render()).map((s) => s.name));
+    for (const def of unlabelled) expect(names.has(def.name), def.name).toBe(false);
+    metrics.m.redisMemoryMax.set(0);
+    names = new Set(parseExposition(await metrics.render()).map((s) => s.name));
+    expect(names.has(METRICS.redisMemoryMax.name)).toBe(true);
+  });
+
   it('still answers a scrape when a live source fails', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     metrics.onScrape(async () => {
