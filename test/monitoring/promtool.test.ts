@@ -69,6 +69,8 @@ describe('monitoring/prometheus', () => {
     expect(exprs.LlmoWorkerDown).toMatch(/up\{job="worker"\}/);
     expect(exprs.RedisDown).toMatch(/redis_up/);
     expect(exprs.RedisMemoryNearLimit).toMatch(/redis_memory_used_bytes \/ redis_memory_max_bytes/);
+    // Our own reading, so it works without redis_exporter, and never on a Redis without a limit.
+    expect(exprs.LlmoRedisMemoryHigh).toMatch(/llmo_redis_memory_used_bytes[\s\S]*\/[\s\S]*llmo_redis_memory_max_bytes > 0\)\s*> 0\.85/);
   });
 
   it('scrapes every service of the compose stack on its port, and discovers replicas by DNS', () => {
