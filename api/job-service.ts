@@ -93,7 +93,21 @@ export class JobService {
     const coalesced = id !== jobId;
     if (hash) this.metrics.cacheRequests.inc({ result: coalesced ? 'coalesced' : 'miss' });
     if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name });
+    else await this.raisePriority(id, submission.priority);
     return { kind: 'queued', id, job, coalesced };
+  }
+
+  /**
+   * A request that joins a job asks for it at its own priority: the shared job runs at the most
+   * urgent of them (1 first), or the joiner would wait behind work it outranks. Two joiners
+   * raising it at once may leave the less urgent of their two priorities: still no lower than before.
+   */
+  private async raisePriority(id: string, priority: number): Promise<void> {
+    const current = Number(await this.deps.redis.hget(this.deps.queue.toKey(id), 'priority'));
+    if (!(priority < current)) return;
+    const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
+    // Waiting jobs move in the queue; an active or finished one only records the number.
+    await job?.changePriority({ priority }).catch(() => undefined);
   }
 
   async get(id: string): Promise<JobView> {
@@ -154,6 +168,9 @@ export class JobService {
     if (state === 'completed' || state === 'failed') {
       throw conflict('job_finished', `job ${id} is already ${this.view(job, state).status}`);
     }
+    // From now on an identical request starts a job of its own rather than joining one that ends
+    // `cancelled` with little or no text.
+    if (job.data.cacheKey) await job.removeDeduplicationKey();
     // The flag reaches a worker that picks the job up before we remove it, and outlives the job's retention.
     await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.tombstoneTtlSeconds);
     if (state !== 'active') {
