@@ -4,6 +4,7 @@ import type { Config } from '../../core/config.ts';
 import { completionPromptTokens } from '../../core/contract/prompt-tokens.ts';
 import type { Logger } from '../../core/logger.ts';
 import { configuredModel } from '../../core/model/model-naming.ts';
+import { redactUrl } from '../../core/redact-url.ts';
 
 /** Counts prompt tokens exactly as a worker does, from the model's vocabulary alone. */
 export interface PromptTokenizer {
@@ -35,7 +36,7 @@ export function promptTokenizer(config: Config, logger: Logger): Promise<PromptT
   if (!config.CHECK_PROMPT_TOKENS) return Promise.resolve(undefined);
   const file = path.resolve(configuredModel(config));
   if (!existsSync(file)) {
-    logger.info({ model: configuredModel(config) }, 'model file not readable by the API: workers check prompt lengths in tokens');
+    logger.info({ model: redactUrl(configuredModel(config)) }, 'model file not readable by the API: workers check prompt lengths in tokens');
     return Promise.resolve(undefined);
   }
   const key = `${file}#${config.CONTEXT_SIZE}`;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createModelDownloader, type ModelDownloader } from 'node-llama-cpp';
 import { ModelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { redactUrl, redactUrlsIn } from '../redact-url.ts';
 import { withFileLock } from './file-lock.ts';
 import { downloadFileName, HF_SCHEMES } from './model-uri.ts';
 
@@ -29,7 +30,8 @@ function networkReason(error: unknown, timeoutMs: number): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found, offline?';
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ECONNRESET') return 'connection reset';
-  return err.cause?.message ?? err.message ?? String(error);
+  // Libraries quote the URL they were given (fetch refuses one with credentials, naming it in full).
+  return redactUrlsIn(err.cause?.message ?? err.message ?? String(error));
 }
 
 /**
@@ -38,6 +40,7 @@ function networkReason(error: unknown, timeoutMs: number): string {
  */
 async function probe(uri: string, timeoutMs: number): Promise<void> {
   const url = probeUrl(uri);
+  const shown = redactUrl(uri);
   const ask = async (method: 'HEAD' | 'GET') => {
     const response = await fetch(url, {
       method,
@@ -54,11 +57,11 @@ async function probe(uri: string, timeoutMs: number): Promise<void> {
     // Some servers refuse HEAD, and URLs signed for GET (S3 presigned) answer it 403: ask again as the downloader will.
     if (status === 403 || status === 405 || status === 501) status = await ask('GET');
   } catch (error) {
-    throw new ModelError('model_unreachable', `cannot download ${uri}: ${new URL(url).host} is unreachable (${networkReason(error, timeoutMs)}).`);
+    throw new ModelError('model_unreachable', `cannot download ${shown}: ${new URL(url).host} is unreachable (${networkReason(error, timeoutMs)}).`);
   }
-  if (status === 404 || status === 410) throw new ModelError('model_not_found', `cannot download ${uri}: the server has no such file (HTTP ${status}).`);
+  if (status === 404 || status === 410) throw new ModelError('model_not_found', `cannot download ${shown}: the server has no such file (HTTP ${status}).`);
   if (status === 401 || status === 403) {
-    throw new ModelError('model_forbidden', `cannot download ${uri}: access denied (HTTP ${status}). Gated Hugging Face models need HF_TOKEN.`);
+    throw new ModelError('model_forbidden', `cannot download ${shown}: access denied (HTTP ${status}). Gated Hugging Face models need HF_TOKEN.`);
   }
 }
 
@@ -84,11 +87,13 @@ export async function downloadModel(uri: string, dir: string, options: DownloadO
     if (existsSync(target)) return target;
     await probe(uri, options.timeoutMs);
     return await transfer(uri, dir, target, options);
-  }, { onWait: () => options.logger.info({ uri }, 'another process is downloading this model; waiting for it') });
+  }, { onWait: () => options.logger.info({ uri: redactUrl(uri) }, 'another process is downloading this model; waiting for it') });
 }
 
 async function transfer(uri: string, dir: string, target: string, options: DownloadOptions): Promise<string> {
   const { logger, timeoutMs } = options;
+  // What logs and errors name instead of the URI: it may hold credentials or a signature.
+  const shown = redactUrl(uri);
   let lastDataAt = Date.now();
   let lastLogAt = 0;
   let downloaded = 0;
@@ -98,11 +103,12 @@ async function transfer(uri: string, dir: string, target: string, options: Downl
     if (Date.now() - lastLogAt >= 5000 || downloadedSize === totalSize) {
       lastLogAt = Date.now();
       const percent = totalSize > 0 ? Math.floor((downloadedSize / totalSize) * 100) : 0;
-      logger.info({ uri, downloadedBytes: downloadedSize, totalBytes: totalSize, percent }, 'downloading model');
+      logger.info({ uri: shown, downloadedBytes: downloadedSize, totalBytes: totalSize, percent }, 'downloading model');
     }
   };
+  // No `cause`: the library's error may quote the URI, and a logged error carries its cause along.
   const failed = (error: unknown) =>
-    error instanceof ModelError ? error : new ModelError('model_download_failed', `cannot download ${uri}: ${networkReason(error, timeoutMs)}.`, { cause: error });
+    error instanceof ModelError ? error : new ModelError('model_download_failed', `cannot download ${shown}: ${networkReason(error, timeoutMs)}.`);
 
   let downloader: ModelDownloader;
   try {
@@ -116,12 +122,12 @@ async function transfer(uri: string, dir: string, target: string, options: Downl
         onProgress,
       }),
       timeoutMs,
-      () => new ModelError('model_unreachable', `cannot download ${uri}: the server did not answer within ${Math.round(timeoutMs / 1000)} s.`),
+      () => new ModelError('model_unreachable', `cannot download ${shown}: the server did not answer within ${Math.round(timeoutMs / 1000)} s.`),
     );
   } catch (error) {
     throw failed(error);
   }
-  logger.info({ uri, file: target, totalBytes: downloader.totalSize }, 'downloading model');
+  logger.info({ uri: shown, file: target, totalBytes: downloader.totalSize }, 'downloading model');
   let stalled: ModelError | undefined;
   let rejectStalled: (error: ModelError) => void = () => undefined;
   const stall = new Promise<never>((_, reject) => (rejectStalled = reject));
@@ -130,7 +136,7 @@ async function transfer(uri: string, dir: string, target: string, options: Downl
     clearInterval(watchdog);
     stalled = new ModelError(
       'model_download_stalled',
-      `download of ${uri} received no data for ${Math.round(timeoutMs / 1000)} s; stopped. ` +
+      `download of ${shown} received no data for ${Math.round(timeoutMs / 1000)} s; stopped. ` +
         'What arrived is kept, and the download resumes at the next start.',
     );
     void downloader.cancel({ deleteTempFile: false }).catch(() => undefined);
@@ -142,9 +148,9 @@ async function transfer(uri: string, dir: string, target: string, options: Downl
     // A cancelled download may resolve as if done: only a complete file under its final name counts.
     if (stalled) throw stalled;
     if (!existsSync(file) || statSync(file).size !== downloader.totalSize) {
-      throw new ModelError('model_download_failed', `download of ${uri} ended before the whole file arrived; it resumes at the next start.`);
+      throw new ModelError('model_download_failed', `download of ${shown} ended before the whole file arrived; it resumes at the next start.`);
     }
-    logger.info({ uri, file, bytes: downloader.totalSize }, 'model downloaded');
+    logger.info({ uri: shown, file, bytes: downloader.totalSize }, 'model downloaded');
     return file;
   } catch (error) {
     throw failed(error);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import { ModelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { redactUrl } from '../redact-url.ts';
 import { downloadModel } from './download.ts';
 import { readGguf } from './gguf-reader.ts';
 import { ensureQ8_0 } from './int8-copy.ts';
@@ -69,7 +70,7 @@ export async function resolveModelSource(
     }
   }
   if (facts.randomWeights && !warnedRandom) {
-    logger.warn({ model: setting }, `${setting} has random weights: everything it generates is noise. Set MODEL to a real model.`);
+    logger.warn({ model: redactUrl(setting) }, `${redactUrl(setting)} has random weights: everything it generates is noise. Set MODEL to a real model.`);
   }
   const source: ModelSource = { path: served, id: modelIdFor(modelName(setting), facts.quantization), setting, facts };
   if (quantizedFrom !== undefined) source.quantizedFrom = quantizedFrom;

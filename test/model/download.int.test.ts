@@ -66,3 +66,52 @@ describe('downloadModel', () => {
     expect(refetched).toBeLessThan(payload.length);
   });
 });
+
+describe('downloadModel with a URL that carries secrets', () => {
+  const SIGNATURE = 'f00dfeedcafe0123456789abcdefsignature';
+  const TOKEN = 'hf_tokenThatMustNotLeak';
+  let dir: string;
+  let server: ModelServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-download-secret-'));
+    server = await startModelServer({ 'signed.gguf': Buffer.alloc(4 * 1024 * 1024, 7) });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const failure = (uri: string, log: ReturnType<typeof captureLog>) =>
+    downloadModel(uri, dir, { logger: log.logger, timeoutMs: 1000 }).then(
+      () => expect.unreachable('the download should fail'),
+      (e: unknown) => e as ModelError,
+    );
+
+  it('logs and reports a presigned URL without its query', async () => {
+    const uri = `${server.url('signed.gguf')}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=${SIGNATURE}`;
+    server.mode.stallAfter = 1024 * 1024;
+    const log = captureLog();
+    const error = await failure(uri, log);
+    server.mode.stallAfter = undefined;
+
+    const everything = JSON.stringify(log.records) + error.message + String(error.stack);
+    expect(everything).not.toContain(SIGNATURE);
+    expect(error.code).toBe('model_download_stalled');
+    expect(error.message).toContain(`download of ${server.url('signed.gguf')}?*** received no data`);
+    // The download got as far as logging its progress, under the redacted URL.
+    expect(log.records.filter((r) => r.msg === 'downloading model').map((r) => r.uri)).toContain(`${server.url('signed.gguf')}?***`);
+  });
+
+  it('reports a URL with a user and token without them', async () => {
+    const uri = server.url('signed.gguf').replace('http://', `http://user:${TOKEN}@`);
+    const log = captureLog();
+    const error = await failure(uri, log);
+
+    const everything = JSON.stringify(log.records) + error.message + String(error.stack) + String(error.cause);
+    expect(everything).not.toContain(TOKEN);
+    // fetch refuses URLs with credentials, quoting the URL in its own message.
+    expect(error.code).toBe('model_unreachable');
+    expect(error.message).toContain(`cannot download ${server.url('signed.gguf').replace('http://', 'http://***@')}:`);
+  });
+});
