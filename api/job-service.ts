@@ -54,7 +54,10 @@ export class JobService {
       cache: ResultCache;
       /** Model identity used in cache keys: the id the workers serve, read at each submission. */
       cacheModelId: () => string;
+      /** Lifetime of the record of a cancelled waiting job (`tombstoneTtlSeconds`). */
       tombstoneTtlSeconds: number;
+      /** Lifetime of a cancel flag (`STREAM_TTL_SECONDS`): it must outlast the run it stops. */
+      cancelFlagTtlSeconds: number;
       /** The process's metrics (`processMetrics()`): submissions, cache results, cancels. */
       metrics: Metrics;
     },
@@ -171,16 +174,19 @@ export class JobService {
     // From now on an identical request starts a job of its own rather than joining one that ends
     // `cancelled` with little or no text.
     if (job.data.cacheKey) await job.removeDeduplicationKey();
-    // The flag reaches a worker that picks the job up before we remove it, and outlives the job's retention.
-    await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.tombstoneTtlSeconds);
+    // The flag reaches a worker that picks the job up before we remove it, or picks it up again
+    // after the worker running it was lost.
+    await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.cancelFlagTtlSeconds);
     if (state !== 'active') {
       try {
         await job.remove();
         this.metrics.jobsCancelled.inc({ queue: queue.name });
+        // The record stands in for the job; a stream left by an earlier attempt goes with the job.
         await redis
           .multi()
           .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now() })
           .expire(keys.tombstone(id), this.deps.tombstoneTtlSeconds)
+          .del(keys.stream(id), keys.streamOwner(id))
           .exec();
         return { view: await this.tombstoneView(id), done: true };
       } catch {

@@ -114,6 +114,14 @@ export const configSchema = z.object({
   JOB_LOCK_MS: int(1000).default(30_000),
   /** Times a job may stall (its worker died) before it fails. Default `2`. */
   MAX_STALLED_COUNT: int(0).default(2),
+  /**
+   * Lifetime (s) of the keys that follow a job while it runs: its token stream and the stream's
+   * owner (after their last write), its cancel flag and its count of connected OpenAI clients.
+   * Readers that come later get the job's stored result instead of a replay. Default `3600`.
+   */
+  STREAM_TTL_SECONDS: int(1).default(3600),
+  /** Entries of BullMQ's event stream of the queue (approximate cap). Default `10000` (BullMQ's own). */
+  QUEUE_EVENTS_MAX_LEN: int(100).default(10_000),
 
   /** On SIGTERM, time active jobs get to finish before they are stopped (ms). Default `30000`. */
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
@@ -147,13 +155,13 @@ export const configSchema = z.object({
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 /**
- * Least lifetime (s) of the keys that follow one job: its token stream, cancel flag, tombstone and
- * OpenAI holder count. They live as long as the job's retention (`KEEP_COMPLETED_SECONDS`,
- * `KEEP_FAILED_SECONDS`), but a retention of `0` (BullMQ drops a finished job at once) must not
- * give them none: Redis refuses `SET … EX 0`, and a stream or cancel flag must outlast the run it
- * belongs to and the readers that replay it just after.
+ * Lifetime (s) of the record of a waiting job that a cancel removed from the queue (its tombstone):
+ * as long as a completed job is kept, and never shorter than the job's stream would have lived, so
+ * that a retention of `0` still leaves the cancel readable just after it.
  */
-export const MIN_JOB_KEY_TTL_SECONDS = 3600;
+export function tombstoneTtlSeconds(config: Pick<Config, 'KEEP_COMPLETED_SECONDS' | 'STREAM_TTL_SECONDS'>): number {
+  return Math.max(config.KEEP_COMPLETED_SECONDS, config.STREAM_TTL_SECONDS);
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {

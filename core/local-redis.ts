@@ -42,6 +42,11 @@ export interface LocalRedisOptions {
   appendOnly?: boolean;
   /** Data directory; a fresh temp dir when omitted (removed by `stop({ removeDir: true })`). */
   dir?: string;
+  /**
+   * Redis `maxmemory`. Default `1gb`: with `noeviction`, a full Redis refuses writes (the API
+   * answers 503) instead of growing until the machine kills it.
+   */
+  maxMemory?: string;
 }
 
 /** A private `redis-server` child process: for `npm start` without Redis, tests and benchmarks. */
@@ -79,6 +84,7 @@ export class LocalRedis {
       '--bind', '127.0.0.1',
       '--dir', this.dir,
       '--save', '',
+      '--maxmemory', this.options.maxMemory ?? '1gb',
       '--maxmemory-policy', 'noeviction',
       '--appendonly', this.options.appendOnly ? 'yes' : 'no',
       '--appendfsync', 'everysec',

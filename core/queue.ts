@@ -23,6 +23,8 @@ export function createQueue(config: Config, connection: Redis): GenerateQueue {
     connection: connection as ConnectionOptions,
     prefix: config.REDIS_PREFIX,
     defaultJobOptions: defaultJobOptions(config),
+    // Recorded in the queue's meta key, where workers read it too.
+    streams: { events: { maxLen: config.QUEUE_EVENTS_MAX_LEN } },
   });
 }
 

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ResultCache } from '../core/cache.ts';
-import { MIN_JOB_KEY_TTL_SECONDS, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { trackInferencePool } from '../core/metrics/inference.ts';
@@ -52,7 +52,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
     cache: new ResultCache(bullConnection, keys, config.CACHE_TTL_SECONDS),
     streams: new TokenStreamWriter(bullConnection, keys, {
       maxLen: 10_000,
-      ttlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, config.KEEP_FAILED_SECONDS, MIN_JOB_KEY_TTL_SECONDS),
+      ttlSeconds: config.STREAM_TTL_SECONDS,
       flushMs: TOKEN_FLUSH_MS,
     }),
     modelId: source.id,

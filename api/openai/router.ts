@@ -1,5 +1,4 @@
 import express, { type Router } from 'express';
-import { MIN_JOB_KEY_TTL_SECONDS } from '../../core/config.ts';
 import type { ApiDeps } from '../deps.ts';
 import { createChatCompletion } from './chat-completions.ts';
 import { createCompletion } from './completions.ts';
@@ -17,7 +16,7 @@ export function openAiRouter(deps: ApiDeps): Router {
     jobs: deps.jobs,
     logger: deps.logger,
     enabled: config.CANCEL_ON_DISCONNECT,
-    ttlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, MIN_JOB_KEY_TTL_SECONDS),
+    ttlSeconds: config.STREAM_TTL_SECONDS,
   });
   const openAiDeps = {
     config,
