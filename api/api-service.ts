@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { ResultCache } from '../core/cache.ts';
-import { MIN_JOB_KEY_TTL_SECONDS, type Config } from '../core/config.ts';
+import { tombstoneTtlSeconds, type Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
@@ -51,7 +51,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
     cacheModelId: () => models.id(),
     metrics: processMetrics(),
-    tombstoneTtlSeconds: Math.max(config.KEEP_COMPLETED_SECONDS, MIN_JOB_KEY_TTL_SECONDS),
+    tombstoneTtlSeconds: tombstoneTtlSeconds(config),
+    cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
