@@ -20,6 +20,8 @@ export interface ApiService {
   app: Express;
   deps: ApiDeps;
   queue: GenerateQueue;
+  /** What the live workers serve, as this process sees it. */
+  models: ServedModelView;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   await events.waitUntilReady();
 
   // Workers publish the model they serve; until one has, the id configuration predicts stands in.
-  const models = new ServedModelView(redis, keys, config.WORKER_HEARTBEAT_TTL_MS, expectedModelId(config));
+  const models = new ServedModelView(redis, keys, config.WORKER_HEARTBEAT_TTL_MS, expectedModelId(config), config.CONTEXT_SIZE);
   await models.start();
   const jobs = new JobService({
     queue,
@@ -49,7 +51,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     redis,
     keys,
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
-    cacheModelId: () => models.id(),
+    cacheIdentity: () => models.cacheIdentity(),
     metrics: processMetrics(),
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
@@ -72,6 +74,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     app: createApp(deps),
     deps,
     queue,
+    models,
     async close() {
       untrackQueue();
       models.close();

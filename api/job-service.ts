@@ -52,8 +52,8 @@ export class JobService {
       redis: Redis;
       keys: RedisKeys;
       cache: ResultCache;
-      /** Model identity used in cache keys: the id the workers serve, read at each submission. */
-      cacheModelId: () => string;
+      /** Model identity used in cache keys (`ServedModelView.cacheIdentity`), read at each submission. */
+      cacheIdentity: () => string;
       /** Lifetime of the record of a cancelled waiting job (`tombstoneTtlSeconds`). */
       tombstoneTtlSeconds: number;
       /** Lifetime of a cancel flag (`STREAM_TTL_SECONDS`): it must outlast the run it stops. */
@@ -70,7 +70,7 @@ export class JobService {
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { queue, cache } = this.deps;
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
-    const hash = cacheable ? cacheHash(this.deps.cacheModelId(), submission.input, submission.sampling) : undefined;
+    const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling) : undefined;
     if (hash) {
       const hit = await cache.get(hash);
       if (hit) {

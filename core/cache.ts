@@ -9,7 +9,8 @@ export function isDeterministic(sampling: Pick<Sampling, 'temperature' | 'seed'>
 }
 
 /**
- * Cache key: sha256 over the model, the input and every sampling parameter, in a fixed order,
+ * Cache key: sha256 over the model (its id, context size and content: `ServedModelView.cacheIdentity`),
+ * the input and every sampling parameter, in a fixed order,
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
  */

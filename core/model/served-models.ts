@@ -25,6 +25,8 @@ export interface ServedModel {
   load_ms: number;
   /** Epoch ms the worker finished loading it. */
   loaded_at: number;
+  /** Identity of the file's content (`modelFingerprint`); absent in records of older workers. */
+  fingerprint?: string;
 }
 
 interface PublishedEntry extends ServedModel {
@@ -83,12 +85,12 @@ export async function readServedModels(redis: Redis, keys: RedisKeys, freshMs: n
 }
 
 /**
- * The API's view of the served model id, refreshed in the background: results' cache keys and the
+ * The API's view of the served model, refreshed in the background: results' cache keys and the
  * OpenAI endpoints' `model` use it. Before any worker has reported, the id predicted from
  * configuration stands in.
  */
 export class ServedModelView {
-  private served: string | undefined;
+  private served: ServedModel | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -96,6 +98,7 @@ export class ServedModelView {
     private readonly keys: RedisKeys,
     private readonly freshMs: number,
     readonly expectedId: string,
+    private readonly expectedContextSize: number,
   ) {}
 
   /** Reads once (a Redis error leaves the previous view), then every `refreshMs`. */
@@ -107,7 +110,7 @@ export class ServedModelView {
 
   async refresh(): Promise<void> {
     try {
-      this.served = (await readServedModels(this.redis, this.keys, this.freshMs))[0]?.id;
+      this.served = (await readServedModels(this.redis, this.keys, this.freshMs))[0];
     } catch {
       // Redis away: keep the last known id
     }
@@ -115,7 +118,18 @@ export class ServedModelView {
 
   /** The id the busiest live worker reported, else the one configuration predicts. */
   id(): string {
-    return this.served ?? this.expectedId;
+    return this.served?.id ?? this.expectedId;
+  }
+
+  /**
+   * What results are cached under: the id, the file's content and the context size, so that a new
+   * file of the same name (a rolling upgrade) or another context never serves the old answers.
+   * Before a worker has reported, the predicted id and configured context.
+   */
+  cacheIdentity(): string {
+    const served = this.served;
+    if (!served) return `${this.expectedId}#${this.expectedContextSize}`;
+    return `${served.id}#${served.context_size}#${served.fingerprint ?? ''}`;
   }
 
   close(): void {

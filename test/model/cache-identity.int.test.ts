@@ -1,0 +1,76 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.ts';
+import { modelFingerprint } from '../../core/model/model-fingerprint.ts';
+import { writeTinyModel } from '../../core/model/tiny-model.ts';
+import { startWorkerService } from '../../worker/worker-service.ts';
+import { http, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-identity-'));
+
+describe('a model fingerprint', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is the same for the same content under any name, and differs for files that differ only in their weights', () => {
+    mkdirSync(path.join(dir, 'a'));
+    mkdirSync(path.join(dir, 'b'));
+    writeTinyModel(path.join(dir, 'a', 'tiny.gguf'), 1);
+    writeTinyModel(path.join(dir, 'b', 'tiny.gguf'), 2);
+    copyFileSync(path.join(dir, 'a', 'tiny.gguf'), path.join(dir, 'copy.gguf'));
+    const a = modelFingerprint(path.join(dir, 'a', 'tiny.gguf'));
+    expect(modelFingerprint(path.join(dir, 'copy.gguf'))).toBe(a);
+    expect(modelFingerprint(path.join(dir, 'b', 'tiny.gguf'))).not.toBe(a);
+  });
+});
+
+/**
+ * Results are cached under the model's identity. A worker that serves another file of the same
+ * name and quantization, or the same file with another context, must not get the old answers.
+ */
+describe('the result cache across a change of the served model', () => {
+  let stack: TestStack;
+  const greedy = { prompt: 'Once upon a time', max_tokens: 8, temperature: 0 };
+  const ask = async () => (await http(stack.baseUrl, 'POST', '/api/v1/generate', greedy)).body;
+
+  /** Replaces the stack's worker with one of other settings, and waits until the API sees it. */
+  async function replaceWorker(env: Record<string, string>) {
+    await stack.worker?.close(0);
+    const config = Object.freeze({ ...stack.config, ...env, CONTEXT_SIZE: Number(env.CONTEXT_SIZE ?? stack.config.CONTEXT_SIZE) });
+    const worker = await startWorkerService(config, stack.config.REDIS_URL!, createLogger('test', 'silent'));
+    stack.worker = worker;
+    const before = stack.api.deps.modelId;
+    await stack.api.models.refresh();
+    return { before, after: stack.api.deps.modelId };
+  }
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { MODEL: TINY_MODEL, CONTEXT_SIZE: '512' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers from the cache while the same model serves', async () => {
+    expect((await ask()).cached).toBe(false);
+    expect((await ask()).cached).toBe(true);
+  });
+
+  it('misses after the worker serves the same file with another context size', async () => {
+    await replaceWorker({ CONTEXT_SIZE: '256' });
+    const answer = await ask();
+    expect(answer.cached).toBe(false);
+    expect((await ask()).cached).toBe(true);
+  });
+
+  it('misses after the worker serves another file of the same name and quantization', async () => {
+    // Same file name as the shared model, so the same id (`stories260K:Q8_0`), but other weights.
+    const other = path.join(dir, 'other', path.basename(TINY_MODEL));
+    mkdirSync(path.dirname(other), { recursive: true });
+    writeTinyModel(other);
+    const { before, after } = await replaceWorker({ MODEL: other, CONTEXT_SIZE: '256' });
+    expect(after).toBe(before);
+    expect((await ask()).cached).toBe(false);
+  });
+});
