@@ -66,6 +66,25 @@ describe('httpMetrics middleware', () => {
     expect(lines.some((line) => line.includes('thing-') || line.includes('unknown-1'))).toBe(false);
   });
 
+  it('labels a route by its pattern whatever the casing of the path that matched it', async () => {
+    for (const path of ['/API/v1/jobs/a1', '/api/V1/jobs/b2', '/Api/V1/JOBS/c3']) await fetch(`${base}${path}`);
+    await fetch(`${base}/ADMIN/Queues/api/queues`, { headers: { authorization: 'x' } });
+    const lines = await count();
+    expect(lines).toContain('GET /api/v1/jobs/:id 200 6');
+    expect(lines).toContain('GET /admin/queues/api/queues 200 2');
+    expect(lines.filter((line) => /[A-Z]/.test(line.split(' ')[1]!))).toEqual([]);
+  });
+
+  it('labels paths no route matched by the mount point in its registered casing', async () => {
+    await fetch(`${base}/Admin/QUEUES/x.js`);
+    await fetch(`${base}/API/v1/Unknown-2`);
+    await fetch(`${base}/NO/Such/Thing-3`);
+    const lines = await count();
+    expect(lines).toContain('GET /admin/queues/* 401 2');
+    expect(lines).toContain('GET /api/v1/* 404 2');
+    expect(lines).toContain('GET unmatched 404 3');
+  });
+
   it('answers /metrics in the Prometheus text format', async () => {
     const response = await fetch(`${base}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
