@@ -24,6 +24,8 @@ export function redisKeys(prefix: string) {
     models: `${prefix}:models`,
     /** Prefix of rate-limit counters (`<prefix>:rl:key:<key digest>`, `<prefix>:rl:ip:<address>`), expiring with their window. */
     rateLimit: `${prefix}:rl`,
+    /** Prefix of Bull Board's failed sign-in counters (`<prefix>:board-auth:<address>`), expiring with their window or block. */
+    boardSignIn: `${prefix}:board-auth`,
   } as const;
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,12 +1,10 @@
 import type { Express } from 'express';
-import type { Config } from '../core/config.ts';
 import { createBaseApp } from '../core/http/base-app.ts';
 import { errorHandler, notFoundHandler } from '../core/http/error-handler.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
-import type { Logger } from '../core/logger.ts';
 import { metricsHandler } from '../core/metrics/http.ts';
 import type { GenerateQueue } from '../core/queue.ts';
-import { createProtectedBoard } from './board.ts';
+import { createProtectedBoard, type ProtectedBoardDeps } from './board.ts';
 import type { BoardCredentials } from './credentials.ts';
 
 export interface DashboardApp {
@@ -15,14 +13,11 @@ export interface DashboardApp {
 }
 
 /**
- * The dashboard process's HTTP app: Bull Board behind basic auth at BOARD_PATH, and open
+ * The dashboard process's HTTP app: Bull Board behind basic auth (failed sign-ins throttled per
+ * address, counted in Redis) at BOARD_PATH, and open
  * `/health` and `/metrics` for the orchestrator's own probes and Prometheus.
  */
-export function createDashboardApp(deps: {
-  config: Pick<Config, 'DASHBOARD_USER' | 'DASHBOARD_PASSWORD' | 'DASHBOARD_READ_ONLY'>;
-  logger: Logger;
-  queues: GenerateQueue[];
-}): DashboardApp {
+export function createDashboardApp(deps: ProtectedBoardDeps & { queues: GenerateQueue[] }): DashboardApp {
   const app = createBaseApp(deps.logger);
 
   app.get('/health', (_req, res) => {
@@ -31,7 +26,7 @@ export function createDashboardApp(deps: {
   app.get('/metrics', metricsHandler());
   app.get('/', (_req, res) => res.redirect(302, BOARD_PATH));
 
-  const board = createProtectedBoard(deps.queues, deps.config);
+  const board = createProtectedBoard(deps.queues, deps);
   app.use(BOARD_PATH, board.router);
 
   app.use(notFoundHandler);

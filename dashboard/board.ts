@@ -2,11 +2,15 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
+import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
+import type { RedisKeys } from '../core/keys.ts';
+import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import { basicAuth } from './auth.ts';
 import { boardCredentials, type BoardCredentials } from './credentials.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 
 /** Bull Board for the generation queue, as an Express router served under `basePath`. */
 export function createBoardRouter(queues: GenerateQueue[], basePath: string, options: { readOnly: boolean }): Router {
@@ -26,14 +30,26 @@ export function createBoardRouter(queues: GenerateQueue[], basePath: string, opt
   return serverAdapter.getRouter() as Router;
 }
 
-/** Bull Board behind basic auth, with DASHBOARD_READ_ONLY applied: what both composition roots mount at BOARD_PATH. */
+export interface ProtectedBoardDeps {
+  config: Pick<Config, 'DASHBOARD_USER' | 'DASHBOARD_PASSWORD' | 'DASHBOARD_READ_ONLY'>;
+  /** Where failed sign-ins are counted, shared by every process that serves the board. */
+  redis: Redis;
+  keys: Pick<RedisKeys, 'boardSignIn'>;
+  logger: Logger;
+}
+
+/**
+ * Bull Board behind basic auth with a sign-in throttle, and DASHBOARD_READ_ONLY applied: what both
+ * composition roots mount at BOARD_PATH.
+ */
 export function createProtectedBoard(
   queues: GenerateQueue[],
-  config: Pick<Config, 'DASHBOARD_USER' | 'DASHBOARD_PASSWORD' | 'DASHBOARD_READ_ONLY'>,
+  deps: ProtectedBoardDeps,
   basePath = BOARD_PATH,
 ): { router: Router; credentials: BoardCredentials } {
-  const credentials = boardCredentials(config);
+  const credentials = boardCredentials(deps.config);
+  const throttle = new SignInThrottle(deps.redis, deps.keys.boardSignIn, deps.logger);
   const router = Router();
-  router.use(basicAuth(credentials), createBoardRouter(queues, basePath, { readOnly: config.DASHBOARD_READ_ONLY }));
+  router.use(basicAuth(credentials, { throttle }), createBoardRouter(queues, basePath, { readOnly: deps.config.DASHBOARD_READ_ONLY }));
   return { router, credentials };
 }

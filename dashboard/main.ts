@@ -1,6 +1,7 @@
 import { loadConfigOrExit } from '../core/config.ts';
 import { listen } from '../core/http/listen.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
+import { redisKeys } from '../core/keys.ts';
 import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
@@ -21,7 +22,7 @@ await runMain(logger, async () => {
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const untrackQueue = trackQueueState(queue);
 
-  const { app, credentials } = createDashboardApp({ config, logger, queues: [queue] });
+  const { app, credentials } = createDashboardApp({ config, logger, queues: [queue], redis: connection, keys: redisKeys(config.REDIS_PREFIX) });
   const { server, port } = await listen(app, config.DASHBOARD_PORT, config.HOST);
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   if (credentials.generated) logger.warn('DASHBOARD_PASSWORD is not set: a password was generated for this run and printed on stdout');

@@ -3,6 +3,7 @@ import { launchChromium } from '../support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../core/local-redis.ts';
 import { METRICS } from '../../core/metrics/names.ts';
+import { SIGN_IN_FAILURES_ALLOWED } from '../../dashboard/sign-in-throttle.ts';
 import { startRole, stopRole, type RoleProcess } from '../support/processes.ts';
 import { deletePrefix, http, redisUrl, TEST_MODELS_DIR, TINY_MODEL } from '../support/stack.ts';
 import { Scrape } from '../metrics/exposition.ts';
@@ -53,6 +54,25 @@ describe('npm start (all roles in one process)', () => {
     const ok = await http(base, 'GET', '/admin/queues/api/queues', undefined, basicAuthHeader('admin', generatedPassword()));
     expect(ok.status).toBe(200);
     expect(ok.body.queues.map((q: { name: string }) => q.name)).toEqual(['generate']);
+  });
+
+  it('throttles failed sign-ins per client address, counted in Redis', async () => {
+    const attempt = (from: string, password: string) =>
+      http(base, 'GET', '/admin/queues/api/queues', undefined, { 'x-forwarded-for': from, ...basicAuthHeader('admin', password) });
+    const guesser = '192.0.2.20';
+    for (let i = 1; i <= SIGN_IN_FAILURES_ALLOWED; i++) expect((await attempt(guesser, `guess-${i}`)).status, `failure ${i}`).toBe(401);
+    const eleventh = await attempt(guesser, 'guess-11');
+    expect(eleventh.status).toBe(429);
+    expect(Number(eleventh.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(eleventh.body.error.code).toBe('too_many_sign_in_failures');
+    expect((await attempt(guesser, generatedPassword())).status).toBe(429);
+    expect((await attempt('192.0.2.21', generatedPassword())).status).toBe(200);
+    const redis = new Redis(redisUrl());
+    try {
+      expect(Number(await redis.get(`${prefix}:board-auth:${guesser}`))).toBeGreaterThan(SIGN_IN_FAILURES_ALLOWED);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('renders the board in a browser under the API\'s security headers', async () => {
