@@ -14,6 +14,7 @@ import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
+import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
 
 export interface ApiService {
@@ -58,6 +59,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
+  // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
+  const jobStates = new JobStateWatcher({ events, queue, redis, logger });
   const deps: ApiDeps = {
     config,
     logger,
@@ -66,6 +69,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     queue,
     jobs,
     streams,
+    jobStates,
     get modelId() {
       return models.id();
     },
@@ -79,6 +83,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
       untrackQueue();
       models.close();
       await streams.close();
+      jobStates.close();
       await events.close();
       await queue.close();
       await eventsConnection.quit().catch(() => undefined);

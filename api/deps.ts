@@ -4,6 +4,7 @@ import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import type { JobService } from './job-service.ts';
+import type { JobStateWatcher } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 
 /** Everything the HTTP layer needs, built by a composition root (api/main.ts, all/main.ts or a test). */
@@ -17,6 +18,8 @@ export interface ApiDeps {
   jobs: JobService;
   /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */
   streams: JobStreamReader;
+  /** Which followed jobs have finished or gone (one QueueEvents subscription per process), so waiting clients cost no reads. */
+  jobStates: JobStateWatcher;
   /**
    * Id of the served model, as results and /v1/models show it (`<name>:<quantization>`). A live
    * value (workers publish it in Redis): read it per request, do not copy it.

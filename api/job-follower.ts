@@ -4,6 +4,7 @@ import type { JobStreamEvent } from '../core/contract/stream-events.ts';
 import { AppError } from '../core/errors.ts';
 import { isFinished, type GenerationResult } from '../core/job-contract.ts';
 import type { JobService, JobView } from './job-service.ts';
+import type { JobStateWatcher, JobWatch } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 
 /**
@@ -19,7 +20,7 @@ export interface FollowOptions {
   /** Resume after this stream entry id (SSE `Last-Event-ID`); default: from the start. */
   afterId?: string;
   signal: AbortSignal;
-  /** Silence after which the job's state is checked (ms). */
+  /** Silence after which the follower looks at what the process knows of the job's state (ms). */
   probeMs?: number;
 }
 
@@ -28,10 +29,12 @@ export interface FollowOptions {
  * live, and always terminates with `end` or `error`. The stream is written best effort (a worker
  * that lost Redis for a moment may skip events), and some jobs never had one (answers from the
  * cache, waiting jobs removed by a cancel), so whenever the stream is silent for `probeMs` the
- * job itself is asked, and a finished job's ending is made from its stored result.
+ * follower asks the process's job state watcher (in memory) whether the job has finished or gone;
+ * only then is the job read, and a finished job's ending made from its stored result. A job that
+ * is still waiting or running costs Redis nothing per follower.
  */
 export async function* followJob(
-  deps: { jobs: JobService; streams: JobStreamReader; modelId: string },
+  deps: { jobs: JobService; streams: JobStreamReader; jobStates: JobStateWatcher; modelId: string },
   initial: Pick<JobView, 'id' | 'status'>,
   options: FollowOptions,
 ): AsyncGenerator<FollowedEvent> {
@@ -42,10 +45,11 @@ export async function* followJob(
   // to a client resuming mid-stream until an attempt starts.
   let text: string | undefined = options.afterId === undefined ? '' : undefined;
   let attempt = 1;
-  let probeNow = isFinished(initial.status);
+  // A job already finished is read at the first silence; any other is watched until it settles.
+  let watch: JobWatch | undefined = isFinished(initial.status) ? undefined : deps.jobStates.watch(initial.id);
   try {
     while (!options.signal.aborted) {
-      const entries = await cursor.next(probeNow ? 0 : (options.probeMs ?? 2000));
+      const entries = await cursor.next(watch ? (options.probeMs ?? 2000) : 0);
       for (const { id, event } of entries) {
         if (event.type === 'start') {
           text = '';
@@ -61,16 +65,19 @@ export async function* followJob(
         if (event.type === 'end') return;
       }
       if (entries.length > 0 || options.signal.aborted) continue;
+      if (watch && !watch.settled) continue;
       const ending = endingFromView(await viewOrGone(deps.jobs, initial.id), text, deps.modelId);
       if (ending) {
         for (const event of ending) yield { event };
         return;
       }
-      probeNow = false;
+      if (watch) watch.unsettle();
+      else watch = deps.jobStates.watch(initial.id);
     }
   } finally {
     options.signal.removeEventListener('abort', abort);
     cursor.close();
+    watch?.close();
   }
 }
 

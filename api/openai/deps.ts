@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/logger.ts';
 import type { JobService } from '../job-service.ts';
+import type { JobStateWatcher } from '../job-state-watcher.ts';
 import type { JobStreamReader } from '../job-stream-reader.ts';
 import type { JobHolders } from './job-holders.ts';
 
@@ -7,6 +8,7 @@ import type { JobHolders } from './job-holders.ts';
 export interface OpenAiDeps {
   jobs: JobService;
   streams: JobStreamReader;
+  jobStates: JobStateWatcher;
   holders: JobHolders;
   logger: Logger;
   modelId: string;

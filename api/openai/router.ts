@@ -22,6 +22,7 @@ export function openAiRouter(deps: ApiDeps): Router {
     config,
     jobs: deps.jobs,
     streams: deps.streams,
+    jobStates: deps.jobStates,
     logger: deps.logger,
     holders,
     // Live: workers publish the model they serve.

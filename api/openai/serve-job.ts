@@ -2,14 +2,12 @@ import type { Response } from 'express';
 import { failureAppError } from '../../core/contract/failure.ts';
 import { isFinished, type GenerationResult } from '../../core/job-contract.ts';
 import { cancelledBeforeStart } from '../job-follower.ts';
-import type { JobService, JobView, SubmitOutcome } from '../job-service.ts';
+import type { JobService, JobView } from '../job-service.ts';
+import type { JobWatch } from '../job-state-watcher.ts';
 import type { OpenAiDeps } from './deps.ts';
 import type { ResponseFlavor, ResponseMeta } from './responses.ts';
 import { streamJob } from './stream-job.ts';
 import type { OpenAiJob } from './to-submission.ts';
-
-/** How long one wait on the queue's events lasts before the client's connection is looked at again. */
-const WAIT_SLICE_MS = 10_000;
 
 /**
  * Runs an OpenAI request as a job of the shared queue (priority, retries, cache, in-flight sharing
@@ -33,29 +31,42 @@ export async function serveJob<Full, Chunk>(
     res.json(flavor.full(meta, outcome.result));
     return;
   }
-  const hold = await deps.holders.hold(outcome);
-  let gone = false;
-  const onClose = () => {
-    if (res.writableFinished) return;
-    gone = true;
-    void hold.release(true);
-  };
-  res.once('close', onClose);
-  // The client may have left while the job was being submitted.
-  if (res.closed) onClose();
+  // Watched from now: a job that finishes while the hold below registers is not missed.
+  const watch = deps.jobStates.watch(outcome.id);
   try {
-    const view = await waitUntilFinal(deps.jobs, outcome, () => gone);
-    if (gone) return;
-    res.json(flavor.full(meta, resultOf(view, deps.modelId)));
+    const hold = await deps.holders.hold(outcome);
+    const gone = new AbortController();
+    const onClose = () => {
+      if (res.writableFinished) return;
+      gone.abort();
+      void hold.release(true);
+    };
+    res.once('close', onClose);
+    // The client may have left while the job was being submitted.
+    if (res.closed) onClose();
+    try {
+      const view = await waitUntilFinal(deps.jobs, watch, outcome.id, gone.signal);
+      if (view) res.json(flavor.full(meta, resultOf(view, deps.modelId)));
+    } finally {
+      await hold.release(false);
+    }
   } finally {
-    await hold.release(false);
+    watch.close();
   }
 }
 
-async function waitUntilFinal(jobs: JobService, outcome: Extract<SubmitOutcome, { kind: 'queued' }>, gone: () => boolean): Promise<JobView> {
+/**
+ * The job's view once it has finished, or undefined if the client leaves first. The wait is on
+ * the process's job state watcher, so it costs Redis nothing however long it lasts: the job is
+ * read once, when the watcher has learnt that it finished (or is gone).
+ */
+async function waitUntilFinal(jobs: JobService, watch: JobWatch, id: string, gone: AbortSignal): Promise<JobView | undefined> {
   for (;;) {
-    const view = await jobs.waitFor(outcome.job, WAIT_SLICE_MS);
-    if (isFinished(view.status) || gone()) return view;
+    await watch.whenSettled(gone);
+    if (gone.aborted) return undefined;
+    const view = await jobs.get(id);
+    if (isFinished(view.status)) return view;
+    watch.unsettle();
   }
 }
 
