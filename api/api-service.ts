@@ -16,6 +16,7 @@ import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
 import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
+import { StreamCap } from './stream-cap.ts';
 
 export interface ApiService {
   app: Express;
@@ -70,6 +71,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     jobs,
     streams,
     jobStates,
+    streamCap: new StreamCap(config.MAX_STREAMS_PER_CLIENT),
     get modelId() {
       return models.id();
     },

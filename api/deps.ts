@@ -6,6 +6,7 @@ import type { GenerateQueue } from '../core/queue.ts';
 import type { JobService } from './job-service.ts';
 import type { JobStateWatcher } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
+import type { StreamCap } from './stream-cap.ts';
 
 /** Everything the HTTP layer needs, built by a composition root (api/main.ts, all/main.ts or a test). */
 export interface ApiDeps {
@@ -20,6 +21,8 @@ export interface ApiDeps {
   streams: JobStreamReader;
   /** Which followed jobs have finished or gone (one QueueEvents subscription per process), so waiting clients cost no reads. */
   jobStates: JobStateWatcher;
+  /** Open event streams per client (`MAX_STREAMS_PER_CLIENT`), native and OpenAI. */
+  streamCap: StreamCap;
   /**
    * Id of the served model, as results and /v1/models show it (`<name>:<quantization>`). A live
    * value (workers publish it in Redis): read it per request, do not copy it.

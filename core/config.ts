@@ -146,6 +146,12 @@ export const configSchema = z.object({
   RATE_LIMIT_REQUESTS: int(0).default(6000),
   /** Length of the rate limit window in seconds. Default `60`. */
   RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /**
+   * Event streams (`GET /api/v1/jobs/:id/events`, OpenAI `stream: true`) each API key (or client
+   * address, when anonymous) may hold open at a time in one API process; beyond, 429
+   * `too_many_streams`. Default `100`; `0` turns the cap off.
+   */
+  MAX_STREAMS_PER_CLIENT: int(0).default(100),
   /** Jobs waiting in the queue above which submissions get 503 with Retry-After. Default `10000`; `0` turns it off. */
   MAX_QUEUE_DEPTH: int(0).default(10_000),
   /** The API reads the model's vocabulary (not its weights) to refuse prompts longer than the context with 400. Default `true`. */

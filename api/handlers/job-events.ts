@@ -23,10 +23,13 @@ function payload(event: JobStreamEvent): unknown {
 /**
  * GET /api/v1/jobs/:id/events — a job's tokens as server-sent events (docs/streaming.md): what was
  * generated so far, then the rest as it comes, then `end` (or `error`), then the response ends.
- * Watching never affects the job: disconnecting does not cancel it.
+ * Watching never affects the job: disconnecting does not cancel it. Each client holds at most
+ * `MAX_STREAMS_PER_CLIENT` streams open at a time (429 `too_many_streams` beyond).
  */
 export function jobEvents(deps: ApiDeps): RequestHandler<{ id: string }> {
   return async (req, res) => {
+    // First, so that a client over its cap costs no read.
+    deps.streamCap.take(res);
     // Unknown ids get a plain 404 before any event is sent.
     const view = await deps.jobs.get(req.params.id);
     const lastEventId = req.header('last-event-id');

@@ -2,6 +2,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { JobService } from '../job-service.ts';
 import type { JobStateWatcher } from '../job-state-watcher.ts';
 import type { JobStreamReader } from '../job-stream-reader.ts';
+import type { StreamCap } from '../stream-cap.ts';
 import type { JobHolders } from './job-holders.ts';
 
 /** What the OpenAI-compatible routes run jobs with. */
@@ -9,6 +10,7 @@ export interface OpenAiDeps {
   jobs: JobService;
   streams: JobStreamReader;
   jobStates: JobStateWatcher;
+  streamCap: StreamCap;
   holders: JobHolders;
   logger: Logger;
   modelId: string;

@@ -23,6 +23,7 @@ export function openAiRouter(deps: ApiDeps): Router {
     jobs: deps.jobs,
     streams: deps.streams,
     jobStates: deps.jobStates,
+    streamCap: deps.streamCap,
     logger: deps.logger,
     holders,
     // Live: workers publish the model they serve.

@@ -19,6 +19,8 @@ export async function serveJob<Full, Chunk>(
   job: OpenAiJob,
   flavor: ResponseFlavor<Full, Chunk>,
 ): Promise<void> {
+  // Before the job is submitted: a refused stream must leave no job behind.
+  if (job.stream) deps.streamCap.take(res);
   const outcome = await deps.jobs.submit(job.submission);
   // The job behind the answer, for GET /api/v1/jobs/{id} and its /events.
   res.setHeader('x-job-id', outcome.id);
