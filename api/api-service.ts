@@ -16,6 +16,7 @@ import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
 import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
+import { TenantDirectory } from './request-guard/tenant-directory.ts';
 import { StreamCap } from './stream-cap.ts';
 
 export interface ApiService {
@@ -54,6 +55,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     cache: new ResultCache(redis, keys, config.CACHE_TTL_SECONDS),
     cacheIdentity: () => models.cacheIdentity(),
+    cacheScope: config.CACHE_SCOPE,
     metrics: processMetrics(),
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
@@ -62,6 +64,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
   // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
   const jobStates = new JobStateWatcher({ events, queue, redis, logger });
+  // A bad keys file stops the start here, with its message; later changes are read as they come.
+  const tenants = new TenantDirectory(config, logger).watch();
   const deps: ApiDeps = {
     config,
     logger,
@@ -69,6 +73,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     queue,
     jobs,
+    tenants,
     streams,
     jobStates,
     streamCap: new StreamCap(config.MAX_STREAMS_PER_CLIENT),
@@ -83,6 +88,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     models,
     async close() {
       untrackQueue();
+      tenants.close();
       models.close();
       await streams.close();
       jobStates.close();

@@ -6,6 +6,7 @@ import type { GenerateQueue } from '../core/queue.ts';
 import type { JobService } from './job-service.ts';
 import type { JobStateWatcher } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
+import type { TenantDirectory } from './request-guard/tenant-directory.ts';
 import type { StreamCap } from './stream-cap.ts';
 
 /** Everything the HTTP layer needs, built by a composition root (api/main.ts, all/main.ts or a test). */
@@ -17,6 +18,8 @@ export interface ApiDeps {
   /** The generation queue, read for its depth (backpressure); jobs are submitted and read through `jobs`. */
   queue: GenerateQueue;
   jobs: JobService;
+  /** The tenants and their keys and limits (`API_KEYS`, `API_KEYS_FILE`, reloaded when the file changes). */
+  tenants: TenantDirectory;
   /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */
   streams: JobStreamReader;
   /** Which followed jobs have finished or gone (one QueueEvents subscription per process), so waiting clients cost no reads. */

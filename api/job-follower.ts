@@ -3,7 +3,7 @@ import { publicFailure, type JobFailure } from '../core/contract/failure.ts';
 import type { JobStreamEvent } from '../core/contract/stream-events.ts';
 import { AppError } from '../core/errors.ts';
 import { isFinished, type GenerationResult } from '../core/job-contract.ts';
-import type { JobService, JobView } from './job-service.ts';
+import { SYSTEM_VIEWER, type JobService, type JobView } from './job-service.ts';
 import type { JobStateWatcher, JobWatch } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 
@@ -83,7 +83,7 @@ export async function* followJob(
 
 async function viewOrGone(jobs: JobService, id: string): Promise<JobView | undefined> {
   try {
-    return await jobs.get(id);
+    return await jobs.get(id, SYSTEM_VIEWER);
   } catch (error) {
     if (error instanceof AppError && error.status === 404) return undefined;
     throw error;

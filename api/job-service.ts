@@ -25,7 +25,24 @@ export interface JobView {
   links: { self: string; events: string };
 }
 
+/** Who asks about a job: only its tenant, or an admin, may see it. */
+export interface Viewer {
+  tenant: string;
+  admin: boolean;
+}
+
+/**
+ * The API's own reads of a job whose ownership a route has already checked (a stream it follows,
+ * the job it just submitted): sees every tenant's.
+ */
+export const SYSTEM_VIEWER: Viewer = Object.freeze({ tenant: '', admin: true });
+
+/** The tenant of jobs queued before tenants existed. */
+const LEGACY_TENANT = 'anonymous';
+
 export interface Submission {
+  /** The tenant the job is for. */
+  tenant: string;
   input: { prompt?: string; messages?: ChatMessage[] };
   sampling: Sampling;
   priority: number;
@@ -54,6 +71,8 @@ export class JobService {
       cache: ResultCache;
       /** Model identity used in cache keys (`ServedModelView.cacheIdentity`), read at each submission. */
       cacheIdentity: () => string;
+      /** `tenant`: results and in-flight jobs are shared within a tenant only; `global`: by all. */
+      cacheScope: 'tenant' | 'global';
       /** Lifetime of the record of a cancelled waiting job (`tombstoneTtlSeconds`). */
       tombstoneTtlSeconds: number;
       /** Lifetime of a cancel flag (`STREAM_TTL_SECONDS`): it must outlast the run it stops. */
@@ -70,20 +89,23 @@ export class JobService {
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { queue, cache } = this.deps;
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
-    const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling) : undefined;
+    const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
+    const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling, owner) : undefined;
     if (hash) {
       const hit = await cache.get(hash);
       if (hit) {
         this.metrics.cacheRequests.inc({ result: 'hit' });
-        return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit };
+        return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
       }
     }
     const jobId = randomUUID();
     const data: JobData = {
       ...submission.input,
       sampling: submission.sampling,
+      tenant: submission.tenant,
       acceptedAt: Date.now(),
       ...(hash ? { cacheKey: hash } : {}),
+      ...(hash && owner !== undefined ? { cacheOwner: owner } : {}),
       ...(submission.model ? { model: submission.model } : {}),
     };
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
@@ -113,11 +135,12 @@ export class JobService {
     await job?.changePriority({ priority }).catch(() => undefined);
   }
 
-  async get(id: string): Promise<JobView> {
+  /** The job as `viewer` may see it; another tenant's job is `404`, exactly as an unknown id. */
+  async get(id: string, viewer: Viewer): Promise<JobView> {
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
-    if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id);
-    const found = await this.load(id);
-    if (!found) return await this.tombstoneView(id);
+    if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id, viewer);
+    const found = await this.load(id, viewer);
+    if (!found) return await this.tombstoneView(id, viewer);
     return this.view(found.job, found.state);
   }
 
@@ -125,11 +148,13 @@ export class JobService {
    * The state is read before the job's data, so the data is at least as new as the state:
    * a job seen as completed always comes with its result (the other order can miss it).
    */
-  private async load(id: string): Promise<{ job: Job<JobData, GenerationResult>; state: string } | undefined> {
+  private async load(id: string, viewer: Viewer): Promise<{ job: Job<JobData, GenerationResult>; state: string } | undefined> {
     const state = await this.deps.queue.getJobState(id);
     if (state === 'unknown') return undefined;
     const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
-    return job ? { job, state } : undefined;
+    if (!job) return undefined;
+    if (!sees(viewer, job.data.tenant ?? LEGACY_TENANT)) throw notFound(`job ${id} not found`);
+    return { job, state };
   }
 
   /**
@@ -155,16 +180,19 @@ export class JobService {
         // Timed out, failed or removed: the view below says which.
       }
     }
-    return await this.get(job.id ?? '');
+    return await this.get(job.id ?? '', SYSTEM_VIEWER);
   }
 
-  async cancel(id: string, waitMs: number): Promise<{ view: JobView; done: boolean }> {
+  async cancel(id: string, waitMs: number, viewer: Viewer): Promise<{ view: JobView; done: boolean }> {
     const { redis, keys, queue } = this.deps;
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
-    if (id.startsWith(CACHE_ID_PREFIX)) throw conflict('job_finished', 'a cached result cannot be cancelled');
-    const found = await this.load(id);
+    if (id.startsWith(CACHE_ID_PREFIX)) {
+      await this.cachedView(id, viewer);
+      throw conflict('job_finished', 'a cached result cannot be cancelled');
+    }
+    const found = await this.load(id, viewer);
     if (!found) {
-      const tomb = await this.tombstoneView(id);
+      const tomb = await this.tombstoneView(id, viewer);
       throw conflict('job_finished', `job ${id} is already ${tomb.status}`);
     }
     const { job, state } = found;
@@ -184,11 +212,11 @@ export class JobService {
         // The record stands in for the job; a stream left by an earlier attempt goes with the job.
         await redis
           .multi()
-          .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now() })
+          .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now(), tenant: job.data.tenant ?? LEGACY_TENANT })
           .expire(keys.tombstone(id), this.deps.tombstoneTtlSeconds)
           .del(keys.stream(id), keys.streamOwner(id))
           .exec();
-        return { view: await this.tombstoneView(id), done: true };
+        return { view: await this.tombstoneView(id, SYSTEM_VIEWER), done: true };
       } catch {
         // Became active (locked) in the meantime: stop it in its worker below.
       }
@@ -236,9 +264,10 @@ export class JobService {
     return view;
   }
 
-  private async cachedView(id: string): Promise<JobView> {
-    const result = await this.deps.cache.get(id.slice(CACHE_ID_PREFIX.length));
-    if (!result) throw notFound(`job ${id} not found (cached results expire)`);
+  private async cachedView(id: string, viewer: Viewer): Promise<JobView> {
+    const entry = await this.deps.cache.get(id.slice(CACHE_ID_PREFIX.length));
+    if (!entry || (entry.owner !== undefined && !sees(viewer, entry.owner))) throw notFound(`job ${id} not found (cached results expire)`);
+    const { result } = entry;
     const now = new Date().toISOString();
     return {
       id,
@@ -251,9 +280,9 @@ export class JobService {
     };
   }
 
-  private async tombstoneView(id: string): Promise<JobView> {
+  private async tombstoneView(id: string, viewer: Viewer): Promise<JobView> {
     const tomb = await this.deps.redis.hgetall(this.deps.keys.tombstone(id));
-    if (!tomb.created_at) throw notFound(`job ${id} not found`);
+    if (!tomb.created_at || !sees(viewer, tomb.tenant ?? LEGACY_TENANT)) throw notFound(`job ${id} not found`);
     return {
       id,
       status: 'cancelled',
@@ -264,3 +293,5 @@ export class JobService {
     };
   }
 }
+
+const sees = (viewer: Viewer, tenant: string) => viewer.admin || viewer.tenant === tenant;

@@ -13,8 +13,9 @@ export function limitsOf(config: Config): RequestLimits {
 }
 
 /** A validated native request as the job service takes it. */
-export function toSubmission(request: GenerationRequest): Submission {
+export function toSubmission(request: GenerationRequest, tenant: string): Submission {
   return {
+    tenant,
     input: { prompt: request.prompt },
     sampling: {
       max_tokens: request.max_tokens,

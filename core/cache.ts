@@ -14,9 +14,16 @@ export function isDeterministic(sampling: Pick<Sampling, 'temperature' | 'seed'>
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
  */
-export function cacheHash(model: string, input: { prompt?: string; messages?: ChatMessage[] }, sampling: Sampling): string {
+export function cacheHash(
+  model: string,
+  input: { prompt?: string; messages?: ChatMessage[] },
+  sampling: Sampling,
+  /** The tenant when results are shared within a tenant only (`CACHE_SCOPE=tenant`). */
+  owner?: string,
+): string {
   const canonical = JSON.stringify([
-    'v1',
+    'v2',
+    owner ?? null,
     model,
     input.prompt ?? null,
     input.messages?.map((m) => [m.role, m.content]) ?? null,
@@ -30,6 +37,17 @@ export function cacheHash(model: string, input: { prompt?: string; messages?: Ch
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+interface StoredEntry {
+  result: GenerationResult;
+  owner?: string;
+}
+
+export interface CacheEntry {
+  result: GenerationResult;
+  /** The tenant whose requests made it, when the cache is per tenant. */
+  owner?: string;
+}
+
 export class ResultCache {
   constructor(
     private readonly redis: Redis,
@@ -41,15 +59,20 @@ export class ResultCache {
     return this.ttlSeconds > 0;
   }
 
-  async get(hash: string): Promise<GenerationResult | undefined> {
+  /** The cached result and the tenant it belongs to (none when shared by all). */
+  async get(hash: string): Promise<CacheEntry | undefined> {
     if (!this.enabled) return undefined;
     const raw = await this.redis.get(this.keys.cache(hash));
     if (raw === null) return undefined;
-    return { ...(JSON.parse(raw) as GenerationResult), cached: true };
+    const entry = JSON.parse(raw) as Partial<StoredEntry>;
+    // An entry in another shape (written by an older version) is a miss.
+    if (typeof entry.result !== 'object' || entry.result === null) return undefined;
+    return { result: { ...entry.result, cached: true }, ...(typeof entry.owner === 'string' ? { owner: entry.owner } : {}) };
   }
 
-  async set(hash: string, result: GenerationResult): Promise<void> {
+  async set(hash: string, result: GenerationResult, owner?: string): Promise<void> {
     if (!this.enabled || result.finish_reason === 'cancelled') return;
-    await this.redis.set(this.keys.cache(hash), JSON.stringify(result), 'EX', this.ttlSeconds);
+    const entry: StoredEntry = { result, ...(owner === undefined ? {} : { owner }) };
+    await this.redis.set(this.keys.cache(hash), JSON.stringify(entry), 'EX', this.ttlSeconds);
   }
 }

@@ -1,6 +1,12 @@
 import os from 'node:os';
 import { z } from 'zod';
 
+/** One `API_KEYS` entry: an optional `<tenant>=`, then a key of 16+ printable characters or `sha256:<64 hex>`. */
+function isKeyEntry(entry: string): boolean {
+  const key = /^[a-z0-9][a-z0-9_.-]{0,62}=(.+)$/.exec(entry)?.[1] ?? entry;
+  return /^sha256:[0-9a-fA-F]{64}$/.test(key) || /^[\x21-\x7e]{16,}$/.test(key);
+}
+
 /** Environment booleans: only explicit words count, so a typo is an error rather than `false`. */
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -129,17 +135,37 @@ export const configSchema = z.object({
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(15_000),
 
   /**
-   * API keys, comma-separated: each a raw key of at least 16 characters, or `sha256:<64 hex>` (the
-   * SHA-256 of a key, so the secret need not be stored). Default: unset, meaning anyone who can
-   * reach the API may use it (the API warns at start).
+   * API keys, comma-separated: each `<tenant>=<key>`, `<tenant>=sha256:<64 hex>` (the SHA-256 of a
+   * key, so the secret need not be stored), or a key or digest alone, which is then a tenant of its
+   * own. Keys are at least 16 printable characters without spaces or commas. Default: unset, meaning
+   * anyone who can reach the API may use it, as the tenant `anonymous` (the API warns at start).
    */
   API_KEYS: z
     .string()
     .refine((value) => {
       const keys = value.split(',').map((key) => key.trim()).filter(Boolean);
-      return keys.length > 0 && keys.every((key) => /^sha256:[0-9a-fA-F]{64}$/.test(key) || /^[\x21-\x7e]{16,}$/.test(key));
-    }, 'each key must be at least 16 printable characters without spaces, or sha256:<64 hex digits>')
+      return keys.length > 0 && keys.every(isKeyEntry);
+    }, 'each entry must be <tenant>=<key>, <tenant>=sha256:<64 hex digits>, or the key or digest alone; a key has at least 16 printable characters without spaces')
     .optional(),
+  /**
+   * A YAML or JSON file of tenants: names, key digests, roles (`user`, `admin`) and limits that
+   * override the defaults (docs/security.md). Read at start and again whenever it changes (or on
+   * SIGHUP), in every API process. Default: unset.
+   */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  /** Jobs each tenant may have queued or active at once; beyond, 429 `too_many_jobs`. Default `1000`; `0` turns it off. */
+  TENANT_MAX_JOBS: int(0).default(1000),
+  /**
+   * Prompt and completion tokens each tenant may use per UTC day; beyond, 429 `budget_exceeded`
+   * until midnight UTC. Default `0`: no budget.
+   */
+  TENANT_TOKENS_PER_DAY: int(0).default(0),
+  /**
+   * Whose requests share cached results and in-flight jobs: `tenant` (only a tenant's own) or
+   * `global` (every tenant's, so one tenant can tell from `cached: true` what another asked).
+   * Default `tenant`.
+   */
+  CACHE_SCOPE: z.enum(['tenant', 'global']).default('tenant'),
   /** `/metrics` of the API requires an API key too. Default `false` (scrapes come from the internal network). */
   METRICS_REQUIRE_KEY: bool.default(false),
   /** Requests each API key (or client IP, when anonymous) may make per window. Default `6000`; `0` turns the limit off. */

@@ -103,8 +103,15 @@ export interface JobData {
   prompt?: string;
   messages?: ChatMessage[];
   sampling: Sampling;
+  /**
+   * The tenant that owns the job: only it (and admins) may read, follow or cancel it. Absent in
+   * jobs queued before tenants existed, which belong to `anonymous`.
+   */
+  tenant?: string;
   /** Cache key when the request may be cached; the worker stores the result under it. */
   cacheKey?: string;
+  /** Whose cache entry the result becomes: the tenant when the cache is per tenant, absent when global. */
+  cacheOwner?: string;
   /** Model the client asked for (informational: a worker serves the model it has loaded). */
   model?: string;
   /** Epoch ms the API accepted the request. */

@@ -143,7 +143,7 @@ export class JobProcessor {
     void stream.end(result);
     job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
     if (job.data.cacheKey) {
-      cache.set(job.data.cacheKey, result).catch((error: unknown) => {
+      cache.set(job.data.cacheKey, result, job.data.cacheOwner).catch((error: unknown) => {
         this.deps.logger.warn({ jobId, err: (error as Error).message }, 'result not cached');
       });
     }

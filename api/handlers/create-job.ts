@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { generationRequestSchema } from '../../core/job-contract.ts';
 import type { ApiDeps } from '../deps.ts';
 import { jobLinks } from '../job-service.ts';
+import { viewerOf } from '../request-guard/authenticate.ts';
 import { limitsOf, toSubmission } from '../submission.ts';
 import { parseBody } from '../validate.ts';
 
@@ -10,7 +11,7 @@ export function createJob(deps: ApiDeps): RequestHandler {
   const schema = generationRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
     const request = parseBody(schema, req.body);
-    const outcome = await deps.jobs.submit(toSubmission(request));
+    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant));
     if (outcome.kind === 'cached') {
       res.status(200).json({ id: outcome.id, status: 'completed', result: outcome.result, links: jobLinks(outcome.id) });
       return;

@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import { failureAppError } from '../../core/contract/failure.ts';
 import { generateWaitRequestSchema } from '../../core/job-contract.ts';
 import type { ApiDeps } from '../deps.ts';
-import { jobLinks } from '../job-service.ts';
+import { jobLinks, SYSTEM_VIEWER } from '../job-service.ts';
+import { viewerOf } from '../request-guard/authenticate.ts';
 import { limitsOf, toSubmission } from '../submission.ts';
 import { parseBody } from '../validate.ts';
 
@@ -11,7 +12,7 @@ export function generate(deps: ApiDeps): RequestHandler {
   const schema = generateWaitRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
     const { timeout_ms: timeoutMs, ...request } = parseBody(schema, req.body);
-    const outcome = await deps.jobs.submit(toSubmission(request));
+    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant));
     if (outcome.kind === 'cached') {
       res.json({ id: outcome.id, ...outcome.result });
       return;
@@ -21,7 +22,7 @@ export function generate(deps: ApiDeps): RequestHandler {
       res.json({ id: outcome.id, ...result });
       return;
     }
-    const view = await deps.jobs.get(outcome.id);
+    const view = await deps.jobs.get(outcome.id, SYSTEM_VIEWER);
     if (view.result) {
       res.json({ id: view.id, ...view.result });
       return;

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { JobStreamEvent } from '../../core/contract/stream-events.ts';
 import type { ApiDeps } from '../deps.ts';
+import { viewerOf } from '../request-guard/authenticate.ts';
 import { followJob } from '../job-follower.ts';
 import { SseWriter } from '../sse.ts';
 
@@ -31,7 +32,7 @@ export function jobEvents(deps: ApiDeps): RequestHandler<{ id: string }> {
     // First, so that a client over its cap costs no read.
     deps.streamCap.take(res);
     // Unknown ids get a plain 404 before any event is sent.
-    const view = await deps.jobs.get(req.params.id);
+    const view = await deps.jobs.get(req.params.id, viewerOf(res));
     const lastEventId = req.header('last-event-id');
     const sse = new SseWriter(res);
     try {

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../../core/config.ts';
+import { viewerOf } from '../request-guard/authenticate.ts';
 import { limitsOf } from '../submission.ts';
 import { parseOpenAiRequest } from './parse-request.ts';
 import { chatCompletionRequestSchema } from './request-schemas.ts';
@@ -14,6 +15,6 @@ export function createChatCompletion(deps: OpenAiDeps & { config: Config }): Req
   const schema = chatCompletionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, res, chatJob(request, limits, deps.modelId), chatFlavor);
+    await serveJob(deps, res, chatJob(request, limits, deps.modelId, viewerOf(res).tenant), chatFlavor);
   };
 }

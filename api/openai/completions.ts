@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../../core/config.ts';
+import { viewerOf } from '../request-guard/authenticate.ts';
 import { limitsOf } from '../submission.ts';
 import { parseOpenAiRequest } from './parse-request.ts';
 import { completionRequestSchema } from './request-schemas.ts';
@@ -14,6 +15,6 @@ export function createCompletion(deps: OpenAiDeps & { config: Config }): Request
   const schema = completionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, res, completionJob(request, limits, deps.modelId), completionFlavor);
+    await serveJob(deps, res, completionJob(request, limits, deps.modelId, viewerOf(res).tenant), completionFlavor);
   };
 }

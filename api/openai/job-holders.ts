@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../../core/keys.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { JobService, SubmitOutcome } from '../job-service.ts';
+import { SYSTEM_VIEWER, type JobService, type SubmitOutcome } from '../job-service.ts';
 
 type Queued = Extract<SubmitOutcome, { kind: 'queued' }>;
 
@@ -73,7 +73,7 @@ export class JobHolders {
 
   private async cancel(id: string): Promise<void> {
     try {
-      await this.deps.jobs.cancel(id, 0);
+      await this.deps.jobs.cancel(id, 0, SYSTEM_VIEWER);
       this.deps.logger.info({ jobId: id }, 'client disconnected: job cancelled');
     } catch {
       // Already finished (409) or gone: nothing to stop.

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { failureAppError } from '../../core/contract/failure.ts';
 import { isFinished, type GenerationResult } from '../../core/job-contract.ts';
 import { cancelledBeforeStart } from '../job-follower.ts';
-import type { JobService, JobView } from '../job-service.ts';
+import { SYSTEM_VIEWER, type JobService, type JobView } from '../job-service.ts';
 import type { JobWatch } from '../job-state-watcher.ts';
 import type { OpenAiDeps } from './deps.ts';
 import type { ResponseFlavor, ResponseMeta } from './responses.ts';
@@ -66,7 +66,7 @@ async function waitUntilFinal(jobs: JobService, watch: JobWatch, id: string, gon
   for (;;) {
     await watch.whenSettled(gone);
     if (gone.aborted) return undefined;
-    const view = await jobs.get(id);
+    const view = await jobs.get(id, SYSTEM_VIEWER);
     if (isFinished(view.status)) return view;
     watch.unsettle();
   }

@@ -47,18 +47,18 @@ function queueOptions(request: Common): Pick<Submission, 'priority' | 'cache' | 
   return { priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: request.model };
 }
 
-export function completionJob(request: CompletionRequest, limits: RequestLimits, modelId: string): OpenAiJob {
+export function completionJob(request: CompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
   checkModel(request, modelId);
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
   return {
-    submission: { input: { prompt }, sampling: sampling(request, request.max_tokens, limits), ...queueOptions(request) },
+    submission: { tenant, input: { prompt }, sampling: sampling(request, request.max_tokens, limits), ...queueOptions(request) },
     ...streaming(request),
   };
 }
 
 const textOf = (content: ChatRequestMessage['content']) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
 
-export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string): OpenAiJob {
+export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
   checkModel(request, modelId);
   const messages: ChatMessage[] = request.messages.map((message) => ({
     role: message.role === 'developer' ? 'system' : message.role,
@@ -70,6 +70,7 @@ export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, m
   }
   return {
     submission: {
+      tenant,
       input: { messages },
       sampling: sampling(request, request.max_completion_tokens ?? request.max_tokens, limits),
       ...queueOptions(request),

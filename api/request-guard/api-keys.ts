@@ -1,8 +1,35 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { keyDigest, keyId, sha256 } from '../../core/key-digest.ts';
 
-const HASHED = /^sha256:([0-9a-fA-F]{64})$/;
+/** `name=` before a key: the tenant it belongs to. */
+const NAMED = /^([a-z0-9][a-z0-9_.-]{0,62})=(.+)$/;
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+/** A tenant's role: `admin` keys may read and cancel every tenant's jobs. */
+export type Role = 'user' | 'admin';
+
+/** One accepted key, by its digest, and whom it speaks for. */
+export interface KeyEntry {
+  digest: Buffer;
+  tenant: string;
+  role: Role;
+}
+
+/** Who a verified key belongs to. `id` names the key itself (in logs and rate limits), never the secret. */
+export interface KeyIdentity {
+  id: string;
+  tenant: string;
+  role: Role;
+}
+
+/**
+ * One `API_KEYS` entry: `<tenant>=<key>`, `<tenant>=sha256:<hex>`, or the key (or digest) alone,
+ * which makes the key a tenant of its own, named by its id.
+ */
+export function parseKeyEntry(entry: string): KeyEntry {
+  const named = NAMED.exec(entry);
+  const digest = keyDigest(named?.[2] ?? entry);
+  return { digest, tenant: named?.[1] ?? keyId(digest), role: 'user' };
+}
 
 /**
  * The configured API keys, kept only as SHA-256 digests. A presented key is hashed and compared
@@ -10,45 +37,48 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8
  * response time, and the secrets themselves are not kept in memory past start-up.
  */
 export class ApiKeyring {
-  private constructor(private readonly digests: readonly Buffer[]) {}
+  private constructor(private readonly entries: readonly KeyEntry[]) {}
 
-  /** `API_KEYS`: comma-separated raw keys or `sha256:<hex>` digests (validated by the config schema). */
+  static of(entries: readonly KeyEntry[]): ApiKeyring {
+    return new ApiKeyring(entries);
+  }
+
+  /** `API_KEYS`: comma-separated entries (validated by the config schema), see `parseKeyEntry`. */
   static fromSetting(setting: string | undefined): ApiKeyring {
-    const entries = (setting ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
-    return new ApiKeyring(
-      entries.map((entry) => {
-        const hashed = HASHED.exec(entry);
-        return hashed?.[1] ? Buffer.from(hashed[1].toLowerCase(), 'hex') : sha256(entry);
-      }),
-    );
+    return new ApiKeyring(parseKeySetting(setting));
   }
 
   /** No keys configured: the API is open to anyone who can reach it. */
   get empty(): boolean {
-    return this.digests.length === 0;
+    return this.entries.length === 0;
   }
 
   get size(): number {
-    return this.digests.length;
+    return this.entries.length;
   }
 
-  /**
-   * The key's id (a short prefix of its digest: safe in logs and rate-limit keys) when it is one of
-   * ours, else undefined. Every digest is compared, whatever matches first.
-   */
-  verify(presented: string): string | undefined {
+  /** The tenants that have keys. */
+  get tenants(): string[] {
+    return [...new Set(this.entries.map((entry) => entry.tenant))];
+  }
+
+  /** The key's identity when it is one of ours, else undefined. Every digest is compared, whatever matches first. */
+  verify(presented: string): KeyIdentity | undefined {
     const digest = sha256(presented);
-    let match: Buffer | undefined;
-    for (const candidate of this.digests) {
-      if (timingSafeEqual(candidate, digest)) match = candidate;
+    let match: KeyEntry | undefined;
+    for (const candidate of this.entries) {
+      if (timingSafeEqual(candidate.digest, digest)) match = candidate;
     }
-    return match ? keyId(match) : undefined;
+    return match ? { id: keyId(match.digest), tenant: match.tenant, role: match.role } : undefined;
   }
 }
 
-/** The id under which a key appears in logs and rate limits: 12 hex digits of its SHA-256. */
-export function keyId(digest: Buffer): string {
-  return digest.subarray(0, 6).toString('hex');
+export function parseKeySetting(setting: string | undefined): KeyEntry[] {
+  return (setting ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map(parseKeyEntry);
 }
 
 /** The id of a raw key, as `ApiKeyring.verify` reports it (for operators and tests). */

@@ -1,10 +1,16 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { presentedKey, type ApiKeyring } from './api-keys.ts';
+import { presentedKey, type ApiKeyring, type Role } from './api-keys.ts';
 
-/** Who is calling: a configured API key (by its id), or a client address when the API is open. */
-export type Principal = { kind: 'key'; id: string } | { kind: 'anonymous'; ip: string };
+/** The tenant of every request when no keys are configured. */
+export const ANONYMOUS_TENANT = 'anonymous';
+
+/**
+ * Who is calling: a configured API key (by its id), or a client address when the API is open; and
+ * the tenant the request acts for, with its role.
+ */
+export type Principal = ({ kind: 'key'; id: string } | { kind: 'anonymous'; ip: string }) & { tenant: string; role: Role };
 
 interface AuthOutcome {
   principal: Principal;
@@ -29,17 +35,19 @@ const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknow
  * Works out the principal but does not refuse yet: requests without a valid key still count
  * against their address's rate limit first, so guessing keys is throttled like anything else.
  */
-export function identify(keyring: ApiKeyring): RequestHandler {
+export function identify(keyring: () => ApiKeyring): RequestHandler {
   return (req, res, next) => {
+    const ring = keyring();
+    const anonymous = { kind: 'anonymous', ip: clientIp(req), tenant: ANONYMOUS_TENANT, role: 'user' } as const;
     let outcome: AuthOutcome;
-    if (keyring.empty) {
-      outcome = { principal: { kind: 'anonymous', ip: clientIp(req) } };
+    if (ring.empty) {
+      outcome = { principal: anonymous };
     } else {
       const key = presentedKey(req.headers);
-      const id = key === undefined ? undefined : keyring.verify(key);
-      outcome = id
-        ? { principal: { kind: 'key', id } }
-        : { principal: { kind: 'anonymous', ip: clientIp(req) }, refusal: key === undefined ? missing() : invalid() };
+      const identity = key === undefined ? undefined : ring.verify(key);
+      outcome = identity
+        ? { principal: { kind: 'key', ...identity } }
+        : { principal: anonymous, refusal: key === undefined ? missing() : invalid() };
     }
     res.locals.auth = outcome;
     next();
@@ -70,4 +78,10 @@ export function authOf(res: Response): AuthOutcome | undefined {
 export function principalOf(res: Response): Principal | undefined {
   const outcome = authOf(res);
   return outcome && !outcome.refusal ? outcome.principal : undefined;
+}
+
+/** The request's tenant as the job service sees it: whose jobs it may read, and whether all. */
+export function viewerOf(res: Response): { tenant: string; admin: boolean } {
+  const principal = principalOf(res);
+  return { tenant: principal?.tenant ?? ANONYMOUS_TENANT, admin: principal?.role === 'admin' };
 }

@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from '../deps.ts';
-import { ApiKeyring } from './api-keys.ts';
 import { enforce, identify } from './authenticate.ts';
 import { backpressure, QueueDepthGauge } from './backpressure.ts';
 import { promptLimit } from './prompt-limit.ts';
@@ -22,17 +21,17 @@ export interface RequestGuard {
   guard: RequestHandler[];
 }
 
-export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys' | 'queue'>): RequestGuard {
-  const { config, logger, redis } = deps;
-  const keyring = ApiKeyring.fromSetting(config.API_KEYS);
+export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys' | 'queue' | 'tenants'>): RequestGuard {
+  const { config, logger, redis, tenants } = deps;
+  const keyring = tenants.keyring;
   if (keyring.empty) {
     logger.warn(
       { host: config.HOST },
-      'SECURITY WARNING: API_KEYS is not set, so the API serves anyone who can reach it (no authentication). ' +
+      'SECURITY WARNING: no API keys are configured (API_KEYS, API_KEYS_FILE), so the API serves anyone who can reach it (no authentication). ' +
         'Set API_KEYS before exposing it beyond this machine; see docs/security.md.',
     );
   } else {
-    logger.info({ keys: keyring.size }, 'API keys configured: requests need "Authorization: Bearer <key>" or "x-api-key"');
+    logger.info({ keys: keyring.size, tenants: keyring.tenants.length }, 'API keys configured: requests need "Authorization: Bearer <key>" or "x-api-key"');
   }
 
   const gauge = new QueueDepthGauge(async () => {
@@ -41,7 +40,7 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
   }, logger);
 
   const steps: RequestHandler[] = [
-    identify(keyring),
+    identify(() => tenants.keyring),
     rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),
     enforce(logger),
     backpressure(gauge, config.MAX_QUEUE_DEPTH),

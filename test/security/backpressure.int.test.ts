@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_VIEWER } from '../../api/job-service.ts';
 import { http, startStack, type TestStack } from '../support/stack.ts';
 
 const DEPTH = 3;
@@ -26,7 +27,7 @@ describe('queue backpressure', () => {
       expect(refused.body.error.code).toBe('queue_full');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     }
-    expect(await stack.api.deps.jobs.get(accepted[0] ?? '')).toMatchObject({ status: 'waiting' });
+    expect(await stack.api.deps.jobs.get(accepted[0] ?? '', SYSTEM_VIEWER)).toMatchObject({ status: 'waiting' });
   });
 
   it('still serves reads and cancellations, and takes submissions again once the queue has room', async () => {
