@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { modelFingerprint } from '../core/model/model-fingerprint.ts';
 import type { ModelSource } from '../core/model/resolve.ts';
 import type { ServedModel } from '../core/model/served-models.ts';
 import type { InferencePool } from './inference-pool.ts';
@@ -23,6 +22,6 @@ export function servedModelRecord(source: ModelSource, pool: Pick<InferencePool,
     has_chat_template: pool.model.hasChatTemplate,
     load_ms: Math.round(pool.model.loadMs),
     loaded_at: Date.now(),
-    fingerprint: modelFingerprint(source.path),
+    fingerprint: source.fingerprint,
   };
 }

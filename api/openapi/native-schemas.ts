@@ -90,6 +90,7 @@ export const modelSchema = z.object({
   random_weights: z.boolean().describe('true for builtin:tiny: every output is noise.'),
   has_chat_template: z.boolean().describe('false: chat requests use the plain fallback format (docs/openai.md).'),
   load_ms: z.number(),
+  fingerprint: z.string().optional().describe("Identity of the file's content (size, GGUF header, weights sampled from both ends): part of cache keys."),
   workers: z.number().int().describe('Live workers serving it.'),
 });
 

@@ -8,6 +8,7 @@ import { downloadModel } from './download.ts';
 import { readGguf } from './gguf-reader.ts';
 import { ensureQ8_0 } from './int8-copy.ts';
 import { describeModel, type ModelFacts } from './model-facts.ts';
+import { modelFingerprint } from './model-fingerprint.ts';
 import { BUILTIN_TINY, modelIdFor, modelName, modelSetting, SHARED_TINY_MODEL, TINY_MODEL_NAME } from './model-naming.ts';
 import { isRemoteModel } from './model-uri.ts';
 import { writeTinyModel } from './tiny-model.ts';
@@ -23,6 +24,8 @@ export interface ModelSource {
   facts: ModelFacts;
   /** The original file, when `path` is the Q8_0 copy made of it. */
   quantizedFrom?: string;
+  /** Identity of the served file's content (`modelFingerprint`), computed once here. */
+  fingerprint: string;
 }
 
 /**
@@ -72,7 +75,7 @@ export async function resolveModelSource(
   if (facts.randomWeights && !warnedRandom) {
     logger.warn({ model: redactUrl(setting) }, `${redactUrl(setting)} has random weights: everything it generates is noise. Set MODEL to a real model.`);
   }
-  const source: ModelSource = { path: served, id: modelIdFor(modelName(setting), facts.quantization), setting, facts };
+  const source: ModelSource = { path: served, id: modelIdFor(modelName(setting), facts.quantization), setting, facts, fingerprint: modelFingerprint(served) };
   if (quantizedFrom !== undefined) source.quantizedFrom = quantizedFrom;
   return source;
 }

@@ -48,7 +48,8 @@ describe('MAX_STREAMS_PER_CLIENT with API keys', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ worker: false, env: { API_KEYS: `${KEY_A},${KEY_B}`, MAX_STREAMS_PER_CLIENT: String(CAP), RATE_LIMIT_REQUESTS: '0' } });
+    // Two keys of one tenant, so both may follow its job; each key has a cap of its own.
+    stack = await startStack({ worker: false, env: { API_KEYS: `team=${KEY_A},team=${KEY_B}`, MAX_STREAMS_PER_CLIENT: String(CAP), RATE_LIMIT_REQUESTS: '0' } });
     const { body } = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { prompt: 'Waits for ever', max_tokens: 5 }, as(KEY_A));
     events = `/api/v1/jobs/${body.id}/events`;
   });

@@ -47,6 +47,7 @@ describe('GET /v1/models with USE_INT8 and an F32 model', () => {
           random_weights: false,
           has_chat_template: false,
           load_ms: expect.any(Number),
+          fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
           workers: 1,
         },
       ],

@@ -8,6 +8,7 @@ describe('the served-model record', () => {
     path: '/models/stories260K.Q8_0.gguf',
     id: 'stories260K:Q8_0',
     setting: '/models/stories260K.gguf',
+    fingerprint: '5e3ba21802bf1d7c',
     facts: {
       file: '/models/stories260K.Q8_0.gguf',
       sizeBytes: 1_000_000,
@@ -36,6 +37,7 @@ describe('the served-model record', () => {
       random_weights: false,
       has_chat_template: true,
       load_ms: 13,
+      fingerprint: '5e3ba21802bf1d7c',
     });
     expect(record.loaded_at).toBeGreaterThanOrEqual(before);
   });
