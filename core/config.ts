@@ -180,6 +180,21 @@ export const configSchema = z.object({
   MAX_STREAMS_PER_CLIENT: int(0).default(100),
   /** Jobs waiting in the queue above which submissions get 503 with Retry-After. Default `10000`; `0` turns it off. */
   MAX_QUEUE_DEPTH: int(0).default(10_000),
+  /**
+   * Fair scheduling between tenants: jobs ready for the workers to take (beyond those they run or
+   * hold prefetched) are at most this many; further jobs wait held in their tenant's backlog and
+   * are admitted round robin, the tenant served least first. So a tenant that floods the queue is
+   * at most this many jobs ahead of a tenant that comes later. Default `16`: no fewer than the
+   * jobs a few workers take at once, so the ready set does not run dry between a completion and
+   * the admission it starts. `0` turns fair scheduling off (first come, first served by priority).
+   * See docs/architecture.md, "Fair scheduling".
+   */
+  FAIR_READY_DEPTH: int(0, 100_000).default(16),
+  /**
+   * Nothing waits forever: a held job that has waited this long (s) is promoted by BullMQ itself
+   * (it is a delayed job), whether or not its turn has come. Default `600`.
+   */
+  MAX_WAIT_BEFORE_BOOST_SECONDS: int(1).default(600),
   /** The API reads the model's vocabulary (not its weights) to refuse prompts longer than the context with 400. Default `true`. */
   CHECK_PROMPT_TOKENS: bool.default(true),
 });

@@ -18,6 +18,18 @@ export function redisKeys(prefix: string) {
     holders: (jobId: string) => `${prefix}:holders:${jobId}`,
     /** Hash: a record of a waiting job that was cancelled (and so removed from the queue); expires as a completed job would (tombstoneTtlSeconds). */
     tombstone: (jobId: string) => `${prefix}:tomb:${jobId}`,
+    /** Sorted set: a tenant's held job ids by priority class, then arrival. An entry goes when its job is admitted, cancelled, or found gone or boosted by an admission; Redis drops the set when empty. */
+    fairBacklog: (tenant: string) => `${prefix}:fair:backlog:${tenant}`,
+    /** Prefix of `fairBacklog`, for the Lua scripts that name a backlog by its tenant. */
+    fairBacklogPrefix: `${prefix}:fair:backlog:`,
+    /** Sorted set: tenants with a backlog → jobs admitted for them (virtual time); a tenant leaves with its last held job. */
+    fairTenants: `${prefix}:fair:tenants`,
+    /** Hash: held job id → tenant, entries removed with their backlog entries. */
+    fairHeld: `${prefix}:fair:held`,
+    /** Sorted set: admitted job ids → when (ms), until their promote is seen (milliseconds; at most 10 s for an admitter that died). */
+    fairAdmitting: `${prefix}:fair:admitting`,
+    /** Sorted set: ids of jobs let straight into the ready set → when (ms), until their add is seen; entries lapse after 5 s, the key 5 s after the last. */
+    fairReserved: `${prefix}:fair:reserved`,
     /** Sorted set: worker id → last heartbeat (epoch ms). */
     workers: `${prefix}:workers`,
     /** Hash: worker id → JSON of the model it serves, refreshed with its heartbeat (read by `/v1/models`). */
