@@ -1,6 +1,8 @@
 import type { Express } from 'express';
 import { ResultCache } from '../core/cache.ts';
 import { tombstoneTtlSeconds, type Config } from '../core/config.ts';
+import { AdmissionTrigger } from '../core/fair/admission-trigger.ts';
+import { FairQueue } from '../core/fair/fair-queue.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
@@ -19,12 +21,17 @@ import { JobStreamReader } from './job-stream-reader.ts';
 import { TenantDirectory } from './request-guard/tenant-directory.ts';
 import { StreamCap } from './stream-cap.ts';
 
+/** Interval of each API process's admission of held jobs, whatever else happens (ms). */
+const ADMISSION_SAFETY_NET_MS = 5000;
+
 export interface ApiService {
   app: Express;
   deps: ApiDeps;
   queue: GenerateQueue;
   /** What the live workers serve, as this process sees it. */
   models: ServedModelView;
+  /** This process's admissions of held jobs on a timer, the safety net of fair scheduling (docs/architecture.md). */
+  admission: AdmissionTrigger;
   close(): Promise<void>;
 }
 
@@ -40,6 +47,15 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   // Until the connection ends; the API alone reads it (every replica and role would read the same numbers).
   trackRedisMemory(redis);
   initSubmissionCounters(queue.name);
+  const fair = new FairQueue({
+    redis,
+    queue,
+    keys,
+    readyDepth: config.FAIR_READY_DEPTH,
+    boostAfterMs: config.MAX_WAIT_BEFORE_BOOST_SECONDS * 1000,
+    logger,
+  });
+  const admission = new AdmissionTrigger(fair, logger);
   const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
   const events = createQueueEvents(config, eventsConnection);
   events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));
@@ -57,6 +73,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     cacheIdentity: () => models.cacheIdentity(),
     cacheScope: config.CACHE_SCOPE,
     metrics: processMetrics(),
+    fair,
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
   });
@@ -86,7 +103,11 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     deps,
     queue,
     models,
+    // Workers admit held jobs as theirs finish; this catches what they miss (a worker that died
+    // between a completion and its admission, a job removed from Bull Board).
+    admission: admission.every(ADMISSION_SAFETY_NET_MS),
     async close() {
+      admission.close();
       untrackQueue();
       tenants.close();
       models.close();

@@ -6,6 +6,7 @@ import { decodeFailure, publicFailure } from '../core/contract/failure.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { isFinished, type ChatMessage, type GenerationResult, type JobData, type JobProgress, type JobStatus, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
+import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
 import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
 
@@ -79,6 +80,8 @@ export class JobService {
       cancelFlagTtlSeconds: number;
       /** The process's metrics (`processMetrics()`): submissions, cache results, cancels. */
       metrics: Metrics;
+      /** Fair scheduling between tenants: held jobs, their admission, queue positions. */
+      fair: FairQueue;
     },
   ) {}
 
@@ -108,14 +111,19 @@ export class JobService {
       ...(hash && owner !== undefined ? { cacheOwner: owner } : {}),
       ...(submission.model ? { model: submission.model } : {}),
     };
+    // Beyond a short ready set, or behind its tenant's held jobs, a job waits held (a delayed job)
+    // in its tenant's backlog until fair scheduling admits it (docs/architecture.md).
+    const held = await this.deps.fair.mustHold(submission.tenant, jobId);
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
     const job = await queue.add(GENERATE_JOB, data, {
       jobId,
       priority: submission.priority,
       ...(hash ? { deduplication: { id: hash } } : {}),
+      ...(held ? { delay: this.deps.fair.holdDelayMs } : {}),
     });
     const id = job.id ?? jobId;
     const coalesced = id !== jobId;
+    if (held && !coalesced) await this.deps.fair.hold(id, submission.tenant, submission.priority);
     if (hash) this.metrics.cacheRequests.inc({ result: coalesced ? 'coalesced' : 'miss' });
     if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name });
     else await this.raisePriority(id, submission.priority);
@@ -208,6 +216,7 @@ export class JobService {
     if (state !== 'active') {
       try {
         await job.remove();
+        await this.deps.fair.withdraw(id);
         this.metrics.jobsCancelled.inc({ queue: queue.name });
         // The record stands in for the job; a stream left by an earlier attempt goes with the job.
         await redis

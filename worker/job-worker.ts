@@ -1,7 +1,10 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
+import { AdmissionTrigger } from '../core/fair/admission-trigger.ts';
+import { FairQueue } from '../core/fair/fair-queue.ts';
 import type { GenerationResult, JobData } from '../core/job-contract.ts';
+import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { trackJobOutcomes } from '../core/metrics/job-outcomes.ts';
 import type { JobProcessor } from './processor.ts';
@@ -40,5 +43,30 @@ export function createJobWorker(options: JobWorkerOptions): Worker<JobData, Gene
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
   trackJobOutcomes(worker);
+  admitOnCompletion(worker, options);
   return worker;
+}
+
+/**
+ * Fair scheduling (docs/architecture.md): a job that ends, or an attempt that fails, leaves room in
+ * the queue's ready set, since BullMQ has already fetched this worker's next job from it by the
+ * time the event fires; held jobs are admitted into it from here. The worker sees each of its
+ * completions exactly once and at once, where the API's QueueEvents would see every completion in
+ * every replica, a round trip later. Promotes go through the Worker's own connection.
+ */
+function admitOnCompletion(worker: Worker<JobData, GenerationResult>, options: JobWorkerOptions): void {
+  const { config, logger } = options;
+  const fair = new FairQueue({
+    redis: options.connection,
+    queue: worker,
+    keys: redisKeys(config.REDIS_PREFIX),
+    readyDepth: config.FAIR_READY_DEPTH,
+    boostAfterMs: config.MAX_WAIT_BEFORE_BOOST_SECONDS * 1000,
+    logger,
+  });
+  const admission = new AdmissionTrigger(fair, logger);
+  const request = () => admission.request();
+  worker.on('completed', request);
+  worker.on('failed', request);
+  worker.once('closing', () => admission.close());
 }
