@@ -80,7 +80,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
   // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
-  const jobStates = new JobStateWatcher({ events, queue, redis, logger });
+  const jobStates = new JobStateWatcher({ events, queue, redis, logger, positions: fair.positions });
   // A bad keys file stops the start here, with its message; later changes are read as they come.
   const tenants = new TenantDirectory(config, logger).watch();
   const deps: ApiDeps = {

@@ -22,7 +22,16 @@ export interface FollowOptions {
   signal: AbortSignal;
   /** Silence after which the follower looks at what the process knows of the job's state (ms). */
   probeMs?: number;
+  /**
+   * Told the job's queue position (the jobs that run before it) while it waits, whenever the
+   * process's job state watcher has learnt a new one; it is looked at every `positionProbeMs`.
+   */
+  onPosition?: (position: number) => Promise<void> | void;
+  positionProbeMs?: number;
 }
+
+/** How often a follower with `onPosition` looks at the watcher's position of its waiting job (in memory). */
+const POSITION_PROBE_MS = 500;
 
 /**
  * A job's events from start to end, for any job id the API knows: replays its stream, follows it
@@ -31,7 +40,8 @@ export interface FollowOptions {
  * cache, waiting jobs removed by a cancel), so whenever the stream is silent for `probeMs` the
  * follower asks the process's job state watcher (in memory) whether the job has finished or gone;
  * only then is the job read, and a finished job's ending made from its stored result. A job that
- * is still waiting or running costs Redis nothing per follower.
+ * is still waiting or running costs Redis nothing per follower; so does its queue position, which
+ * the watcher reads for all followed jobs at once.
  */
 export async function* followJob(
   deps: { jobs: JobService; streams: JobStreamReader; jobStates: JobStateWatcher; modelId: string },
@@ -47,10 +57,19 @@ export async function* followJob(
   let attempt = 1;
   // A job already finished is read at the first silence; any other is watched until it settles.
   let watch: JobWatch | undefined = isFinished(initial.status) ? undefined : deps.jobStates.watch(initial.id);
+  // Positions are told until the job's first run starts.
+  let waiting = options.onPosition !== undefined;
+  let told: number | undefined;
   try {
     while (!options.signal.aborted) {
-      const entries = await cursor.next(watch ? (options.probeMs ?? 2000) : 0);
+      const probeMs = options.probeMs ?? 2000;
+      const entries = await cursor.next(watch ? (waiting ? Math.min(probeMs, options.positionProbeMs ?? POSITION_PROBE_MS) : probeMs) : 0);
+      if (waiting && entries.length === 0 && watch?.position !== undefined && watch.position !== told) {
+        told = watch.position;
+        await options.onPosition?.(told);
+      }
       for (const { id, event } of entries) {
+        waiting = false;
         if (event.type === 'start') {
           text = '';
           attempt = event.attempt;

@@ -23,6 +23,8 @@ export interface JobView {
   created_at: string;
   started_at?: string;
   finished_at?: string;
+  /** While the job waits: the jobs that run before it under the fair schedule (docs/architecture.md). */
+  queue_position?: number;
   links: { self: string; events: string };
 }
 
@@ -149,7 +151,9 @@ export class JobService {
     if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id, viewer);
     const found = await this.load(id, viewer);
     if (!found) return await this.tombstoneView(id, viewer);
-    return this.view(found.job, found.state);
+    const view = this.view(found.job, found.state);
+    if (view.status === 'waiting') view.queue_position = await this.deps.fair.positions.of(id);
+    return view;
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { QueuePositions } from '../core/fair/queue-positions.ts';
+import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 
@@ -7,6 +9,11 @@ import type { GenerateQueue } from '../core/queue.ts';
 export interface JobWatch {
   /** The job has been learnt to have finished (completed, failed) or to be gone; read it to know which. */
   readonly settled: boolean;
+  /**
+   * While the job waits: the jobs that run before it under the fair schedule, as of the last
+   * check; undefined before the first check and once it runs.
+   */
+  readonly position: number | undefined;
   /** Resolves once `settled` (at once if it is), or when `signal` aborts, or the watcher closes. */
   whenSettled(signal?: AbortSignal): Promise<void>;
   /**
@@ -20,6 +27,7 @@ export interface JobWatch {
 interface Followed {
   watches: number;
   settled: boolean;
+  position: number | undefined;
   waiters: Set<() => void>;
 }
 
@@ -28,55 +36,56 @@ export interface JobStateWatcherOptions {
   sweepMs?: number;
   /** Delay of the check of newly followed jobs (ms), which covers a job that finished just before it was followed. */
   freshMs?: number;
+  /** Delay of the check of waiting jobs' positions after the queue moved (a job finished): at most one per this many ms. */
+  positionMs?: number;
 }
 
 const SWEEP_MS = 5000;
 const FRESH_MS = 250;
-/** Jobs per script call: each costs three O(1) reads, so a call never holds Redis up for long. */
-const CHUNK = 500;
+const POSITION_MS = 1000;
 
 /**
- * For each job: 1 when its hash is gone or it sits in the completed or failed set, else 0 (the test
- * BullMQ's own isFinished makes, for many jobs in one call). KEYS: completed, failed, then one job
- * hash per id in ARGV.
- */
-const FINISHED_OR_GONE = `
-local out = {}
-for i, id in ipairs(ARGV) do
-  if redis.call('EXISTS', KEYS[i + 2]) == 0
-    or redis.call('ZSCORE', KEYS[1], id)
-    or redis.call('ZSCORE', KEYS[2], id) then
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out`;
-
-/**
- * What this API process knows about the jobs its clients follow: which have finished or gone. A
- * client waiting on a job asks it, in memory, instead of reading the job from Redis whenever its
- * stream is quiet, so a waiting client costs Redis nothing.
+ * What this API process knows about the jobs its clients follow: which have finished or gone, and
+ * where waiting ones stand in the queue. A client waiting on a job asks it, in memory, instead of
+ * reading the job from Redis whenever its stream is quiet, so a waiting client costs Redis nothing.
  *
  * It learns from BullMQ's queue events, which the process reads anyway (one subscription, fanned
  * out here to every job followed), and, should an event be missed (a QueueEvents reconnect that
  * outlived the event stream's cap, a job removed by retention, which announces nothing), from one
  * periodic check of all followed jobs together, one script call per 500 jobs, however many
- * clients follow them.
+ * clients follow them. The same check reads the queue positions of the waiting ones
+ * (core/fair/position-script.ts); after the queue moves, those are read again, at most once a
+ * `positionMs`.
  */
 export class JobStateWatcher {
   private readonly followed = new Map<string, Followed>();
   /** Followed since the last check, or unsettled: checked after `freshMs`. */
   private readonly fresh = new Set<string>();
+  /** Followed jobs last seen waiting (with a position). */
+  private readonly waiting = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private freshTimer: NodeJS.Timeout | undefined;
+  private positionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly onEvent = ({ jobId }: { jobId: string }) => this.settle(jobId);
+  private readonly positions: QueuePositions;
+  private readonly onEvent = ({ jobId }: { jobId: string }) => {
+    this.settle(jobId);
+    // Every job behind a finished one moved up: look again soon, once for all of them.
+    if (this.waiting.size > 0 && !this.closed) this.positionTimer ??= this.schedule(() => this.checkPositions(), this.options.positionMs ?? POSITION_MS);
+  };
 
   constructor(
-    private readonly deps: { events: QueueEvents; queue: GenerateQueue; redis: Redis; logger: Logger },
+    private readonly deps: {
+      events: QueueEvents;
+      queue: GenerateQueue;
+      redis: Redis;
+      logger: Logger;
+      /** Where the fair schedule's keys are: by default, under the queue's own prefix (as REDIS_PREFIX puts them). */
+      positions?: QueuePositions;
+    },
     private readonly options: JobStateWatcherOptions = {},
   ) {
+    this.positions = deps.positions ?? new QueuePositions(deps.redis, deps.queue, redisKeys(deps.queue.opts.prefix ?? 'bull'));
     // `failed` is announced only for a job's last attempt; a retried job stays unsettled.
     deps.events.on('completed', this.onEvent);
     deps.events.on('failed', this.onEvent);
@@ -91,7 +100,7 @@ export class JobStateWatcher {
   watch(jobId: string): JobWatch {
     let entry = this.followed.get(jobId);
     if (!entry) {
-      this.followed.set(jobId, (entry = { watches: 0, settled: false, waiters: new Set() }));
+      this.followed.set(jobId, (entry = { watches: 0, settled: false, position: undefined, waiters: new Set() }));
       this.markFresh(jobId);
       this.sweepTimer ??= this.schedule(() => this.sweep(), this.options.sweepMs ?? SWEEP_MS);
     }
@@ -101,6 +110,9 @@ export class JobStateWatcher {
     return {
       get settled() {
         return followed.settled;
+      },
+      get position() {
+        return followed.position;
       },
       whenSettled: (signal) => {
         if (followed.settled || closed || this.closed || signal?.aborted) return Promise.resolve();
@@ -126,6 +138,7 @@ export class JobStateWatcher {
         if (followed.watches > 0) return;
         if (this.followed.get(jobId) === followed) this.followed.delete(jobId);
         this.fresh.delete(jobId);
+        this.waiting.delete(jobId);
         for (const wake of [...followed.waiters]) wake();
       },
     };
@@ -138,17 +151,26 @@ export class JobStateWatcher {
     this.deps.events.off('removed', this.onEvent);
     clearTimeout(this.sweepTimer);
     clearTimeout(this.freshTimer);
+    clearTimeout(this.positionTimer);
     for (const entry of this.followed.values()) for (const wake of [...entry.waiters]) wake();
     this.followed.clear();
     this.fresh.clear();
+    this.waiting.clear();
   }
 
   private settle(jobId: string): void {
     const entry = this.followed.get(jobId);
     if (!entry || entry.settled) return;
     entry.settled = true;
+    this.place(jobId, entry, undefined);
     this.fresh.delete(jobId);
     for (const wake of [...entry.waiters]) wake();
+  }
+
+  private place(jobId: string, entry: Followed, position: number | undefined): void {
+    entry.position = position;
+    if (position === undefined) this.waiting.delete(jobId);
+    else this.waiting.add(jobId);
   }
 
   private markFresh(jobId: string): void {
@@ -171,24 +193,31 @@ export class JobStateWatcher {
     if (this.fresh.size > 0 && !this.closed) this.freshTimer = this.schedule(() => this.checkFresh(), this.options.freshMs ?? FRESH_MS);
   }
 
+  private async checkPositions(): Promise<void> {
+    await this.check([...this.waiting]);
+    this.positionTimer = undefined;
+  }
+
   private async sweep(): Promise<void> {
     await this.check([...this.followed].filter(([, entry]) => !entry.settled).map(([id]) => id));
     this.sweepTimer = undefined;
     if (this.followed.size > 0 && !this.closed) this.sweepTimer = this.schedule(() => this.sweep(), this.options.sweepMs ?? SWEEP_MS);
   }
 
+  /** One script call per 500 jobs (QueuePositions), however many clients follow each. */
   private async check(ids: string[]): Promise<void> {
-    const { queue, redis } = this.deps;
-    for (let start = 0; start < ids.length && !this.closed; start += CHUNK) {
-      const chunk = ids.slice(start, start + CHUNK);
-      try {
-        const keys = [queue.toKey('completed'), queue.toKey('failed'), ...chunk.map((id) => queue.toKey(id))];
-        const finished = (await redis.eval(FINISHED_OR_GONE, keys.length, ...keys, ...chunk)) as number[];
-        chunk.forEach((id, i) => finished[i] === 1 && this.settle(id));
-      } catch (error) {
-        // Redis away: the next sweep looks again (and events may tell first).
-        this.deps.logger.warn({ err: (error as Error).message, jobs: chunk.length }, 'could not check the state of followed jobs');
-      }
+    if (ids.length === 0 || this.closed) return;
+    try {
+      const positions = await this.positions.read(ids);
+      ids.forEach((id, i) => {
+        const position = positions[i];
+        const entry = this.followed.get(id);
+        if (position === 'finished') this.settle(id);
+        else if (entry && !entry.settled) this.place(id, entry, position);
+      });
+    } catch (error) {
+      // Redis away: the next sweep looks again (and events may tell first).
+      this.deps.logger.warn({ err: (error as Error).message, jobs: ids.length }, 'could not check the state of followed jobs');
     }
   }
 }

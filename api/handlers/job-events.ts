@@ -22,8 +22,9 @@ function payload(event: JobStreamEvent): unknown {
 }
 
 /**
- * GET /api/v1/jobs/:id/events — a job's tokens as server-sent events (docs/streaming.md): what was
- * generated so far, then the rest as it comes, then `end` (or `error`), then the response ends.
+ * GET /api/v1/jobs/:id/events — a job's tokens as server-sent events (docs/streaming.md): while it
+ * waits, its queue position (`position`) whenever it changes; then what was generated so far, then the
+ * rest as it comes, then `end` (or `error`), then the response ends.
  * Watching never affects the job: disconnecting does not cancel it. Each client holds at most
  * `MAX_STREAMS_PER_CLIENT` streams open at a time (429 `too_many_streams` beyond).
  */
@@ -35,9 +36,18 @@ export function jobEvents(deps: ApiDeps): RequestHandler<{ id: string }> {
     const view = await deps.jobs.get(req.params.id, viewerOf(res));
     const lastEventId = req.header('last-event-id');
     const sse = new SseWriter(res);
+    // Changes only: the position at connection is the view's (GET /api/v1/jobs/:id), and a job
+    // that waits without moving sends nothing, as before positions existed.
+    let told = view.queue_position;
+    const tellPosition = async (position: number) => {
+      if (position === told) return;
+      told = position;
+      await sse.send({ event: 'position', data: { queue_position: position } });
+    };
     try {
       const events = followJob(deps, view, {
         signal: sse.signal,
+        onPosition: tellPosition,
         ...(lastEventId && STREAM_ID.test(lastEventId) ? { afterId: lastEventId } : {}),
       });
       for await (const { id, event } of events) {

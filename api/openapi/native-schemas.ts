@@ -42,6 +42,11 @@ export const jobViewSchema = z.object({
   created_at: z.string(),
   started_at: z.string().optional(),
   finished_at: z.string().optional(),
+  queue_position: z
+    .number()
+    .int()
+    .optional()
+    .describe('While the job waits: how many jobs run before it under the fair schedule (jobs ready in the queue, then held jobs in round-robin order).'),
   links,
 });
 
@@ -67,6 +72,9 @@ export const readySchema = z.object({
 
 export const jobEventsSchema = z
   .object({
+    position: z
+      .object({ queue_position: z.number().int() })
+      .describe('`event: position` — while the job waits, each time its queue position (as in `GET /api/v1/jobs/{id}`) changes from the one at connection; never after `start`.'),
     start: z.object({ attempt: z.number().int() }).describe('`event: start` — an attempt begins; a retry after a worker failure starts the text over.'),
     token: z.object({ text: z.string(), tokens: z.number().int() }).describe('`event: token` — text generated since the previous event, and the tokens so far.'),
     end: z.object({ result: generationResultSchema }).describe('`event: end` — the final result; its text is authoritative. The response then ends.'),

@@ -43,6 +43,9 @@ describe('Held jobs', () => {
     expect(await Promise.all(ready.map((id) => state(s, id)))).toEqual(['prioritized', 'prioritized']);
     expect(await Promise.all([...routine, urgent!].map((id) => state(s, id)))).toEqual(['delayed', 'delayed', 'delayed', 'delayed']);
     expect(await backlog(s, 'a')).toEqual([urgent, ...routine]);
+    // Their positions say the same: after the ready set, the priority-1 job first.
+    const positions = await Promise.all([...ready, urgent!, ...routine].map(async (id) => (await http(s.baseUrl, 'GET', `/api/v1/jobs/${id}`, undefined, auth('a'))).body.queue_position));
+    expect(positions).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('of one tenant are admitted by priority: a priority-1 job before the earlier priority-9 ones', async () => {
