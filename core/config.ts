@@ -161,6 +161,11 @@ export const configSchema = z.object({
    */
   TENANT_TOKENS_PER_DAY: int(0).default(0),
   /**
+   * Days each tenant's daily usage record (`GET /api/v1/usage`) is kept after its day ends. Default
+   * `400`: a year back, with a month to spare.
+   */
+  USAGE_RETENTION_DAYS: int(1, 3660).default(400),
+  /**
    * Whose requests share cached results and in-flight jobs: `tenant` (only a tenant's own) or
    * `global` (every tenant's, so one tenant can tell from `cached: true` what another asked).
    * Default `tenant`.

@@ -38,6 +38,18 @@ export function redisKeys(prefix: string) {
     rateLimit: `${prefix}:rl`,
     /** Prefix of Bull Board's failed sign-in counters (`<prefix>:board-auth:<address>`), expiring with their window or block. */
     boardSignIn: `${prefix}:board-auth`,
+    /**
+     * Sorted set: a tenant's live jobs (queued or active), job id → epoch ms it was admitted. Added
+     * with the quota check, removed when the job ends (worker, cancel) or by the API's prune when its
+     * job is finished or gone; Redis drops it when empty.
+     */
+    tenantJobs: (tenant: string) => `${prefix}:tenant-jobs:${tenant}`,
+    /** Set: the tenants that have a `tenantJobs` set, for the prune; a tenant leaves it with its last live job. */
+    tenantsWithJobs: `${prefix}:tenants-with-jobs`,
+    /** String: held (PX) by the API process pruning `tenantJobs` this round, so replicas take turns. */
+    tenantJobsPrune: `${prefix}:tenant-jobs-prune`,
+    /** Hash: a tenant's usage on one UTC day (`YYYY-MM-DD`); expires USAGE_RETENTION_DAYS after the day. */
+    usage: (tenant: string, day: string) => `${prefix}:usage:${tenant}:${day}`,
   } as const;
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../keys.ts';
+import { ADMIT, FINISH, FORGET, SETTLE } from './ledger-scripts.ts';
+import { usageExpiresAt, utcDay } from './usage-day.ts';
+import { usageFromHash, type JobTokens, type TenantJobOutcome, type UsageCounts } from './usage.ts';
+
+/** A tenant's limits as the admission applies them; 0 is no limit. */
+export interface AdmissionLimits {
+  maxJobs: number;
+  tokensPerDay: number;
+}
+
+export type AdmitResult =
+  | { admitted: true; liveJobs: number }
+  | { admitted: false; reason: 'budget_exceeded'; tokensUsed: number }
+  | { admitted: false; reason: 'too_many_jobs'; liveJobs: number };
+
+/** What became of an admitted submission. */
+export interface Settlement {
+  /** A job of its own now holds the slot (not a cache hit, not a request that joined another job). */
+  added: boolean;
+  /** The request was answered (counted in `requests`); false when the submission failed. */
+  answered: boolean;
+  cacheHit: boolean;
+}
+
+/**
+ * Per-tenant bookkeeping in Redis, shared by every process: the jobs each tenant has queued or
+ * active (for `TENANT_MAX_JOBS`) and what it used per UTC day (for `TENANT_TOKENS_PER_DAY` and
+ * `GET /api/v1/usage`). Every step is one Lua script (ledger-scripts.ts).
+ */
+export class TenantLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    /** `USAGE_RETENTION_DAYS`: a day's record expires this long after the day ends. */
+    private readonly retentionDays: number,
+  ) {}
+
+  private dayKeys(tenant: string, day: string): string[] {
+    return [this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs, this.keys.usage(tenant, day)];
+  }
+
+  /** Checks the tenant's budget and job limit and, within both, holds a slot under `jobId`. */
+  async admit(tenant: string, jobId: string, limits: AdmissionLimits, now = Date.now()): Promise<AdmitResult> {
+    const [code, figure] = (await this.redis.eval(
+      ADMIT,
+      3,
+      ...this.dayKeys(tenant, utcDay(now)),
+      jobId,
+      now,
+      limits.maxJobs,
+      limits.tokensPerDay,
+      tenant,
+    )) as [number, number];
+    if (code === 1) return { admitted: false, reason: 'budget_exceeded', tokensUsed: figure };
+    if (code === 2) return { admitted: false, reason: 'too_many_jobs', liveJobs: figure };
+    return { admitted: true, liveJobs: figure };
+  }
+
+  /** After the submission: gives the slot back unless a job of its own holds it, and counts the request. */
+  async settle(tenant: string, jobId: string, settlement: Settlement, now = Date.now()): Promise<void> {
+    const day = utcDay(now);
+    await this.redis.eval(
+      SETTLE,
+      3,
+      ...this.dayKeys(tenant, day),
+      jobId,
+      flag(settlement.added),
+      flag(settlement.answered),
+      flag(settlement.cacheHit),
+      usageExpiresAt(day, this.retentionDays),
+      tenant,
+    );
+  }
+
+  /**
+   * Records a job's end on the day it finished: frees its slot and counts its outcome and tokens.
+   * Idempotent: true only for the call that recorded it.
+   */
+  async finish(tenant: string, jobId: string, outcome: TenantJobOutcome, tokens: JobTokens, finishedAt: number): Promise<boolean> {
+    const day = utcDay(finishedAt);
+    const recorded = await this.redis.eval(
+      FINISH,
+      3,
+      ...this.dayKeys(tenant, day),
+      jobId,
+      outcome,
+      tokens.prompt_tokens,
+      tokens.completion_tokens,
+      usageExpiresAt(day, this.retentionDays),
+      tenant,
+    );
+    return recorded === 1;
+  }
+
+  /** Drops ids whose jobs are gone, with nothing to record. */
+  async forget(tenant: string, jobIds: string[]): Promise<number> {
+    return (await this.redis.eval(FORGET, 2, this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs, tenant, ...jobIds)) as number;
+  }
+
+  /** The tenant's counts for each of `days` (all zeros for a day without a record), in one round trip. */
+  async usage(tenant: string, days: string[]): Promise<UsageCounts[]> {
+    const pipeline = this.redis.pipeline();
+    for (const day of days) pipeline.hgetall(this.keys.usage(tenant, day));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, hash]) => {
+      if (error) throw error;
+      return usageFromHash(hash as Record<string, string>);
+    });
+  }
+
+  /** Jobs the tenant has queued or active now. */
+  async liveJobs(tenant: string): Promise<number> {
+    return await this.redis.zcard(this.keys.tenantJobs(tenant));
+  }
+
+  /** Tenants that hold live jobs (or did, until the prune looks). */
+  async tenantsWithJobs(): Promise<string[]> {
+    return await this.redis.smembers(this.keys.tenantsWithJobs);
+  }
+
+  /** Up to `count` ids of the tenant's live jobs admitted before `before` (ms), from `offset`, oldest first. */
+  async admittedBefore(tenant: string, before: number, offset: number, count: number): Promise<string[]> {
+    return await this.redis.zrangebyscore(this.keys.tenantJobs(tenant), '-inf', `(${before}`, 'LIMIT', offset, count);
+  }
+}
+
+const flag = (value: boolean) => (value ? 1 : 0);
