@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import { trackInferencePool } from '../core/metrics/inference.ts';
 import { resolveModelSource } from '../core/model/resolve.ts';
 import { assertNoEviction, createRedis } from '../core/redis.ts';
+import { TenantLedger } from '../core/tenants/ledger.ts';
 import { listenForCancels } from './cancel-listener.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { InferencePool } from './inference-pool.ts';
@@ -15,6 +16,7 @@ import { loadModelPool } from './model-pool.ts';
 import { JobProcessor } from './processor.ts';
 import { servedModelRecord } from './served-model-record.ts';
 import { shutDownWorker } from './shutdown.ts';
+import { recordTenantUsage } from './tenant-usage-recorder.ts';
 import { TokenStreamWriter } from './token-stream-writer.ts';
 
 export interface WorkerService {
@@ -60,6 +62,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   });
 
   const worker = createJobWorker({ config, workerId: id, connection: bullConnection, processor, concurrency: pool.slots, logger });
+  recordTenantUsage(worker, new TenantLedger(redis, keys, config.USAGE_RETENTION_DAYS), logger);
   const cancels = await listenForCancels(redisUrl, keys, processor, logger);
   const heartbeat = await startHeartbeat({ redis, keys, workerId: id, served, ttlMs: config.WORKER_HEARTBEAT_TTL_MS });
 

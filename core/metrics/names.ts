@@ -3,8 +3,8 @@
  * dashboards and docs/metrics.md are all checked against this catalog, so a rename cannot
  * silently break a dashboard.
  *
- * Labels are bounded sets chosen by the system (queue names, route patterns, model ids from
- * configuration, finish reasons). No label ever carries a prompt, a job id or anything a client
+ * Labels are bounded sets chosen by the system (queue names, route patterns, model ids and tenant
+ * names from configuration, finish reasons). No label ever carries a prompt, a job id or anything a client
  * typed. Worker replicas are told apart by Prometheus's own `instance` label.
  */
 
@@ -40,6 +40,9 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 /** Outcomes of a cacheable submission: served from the cache, shared an in-flight job, or started a new one. */
 export const CACHE_RESULTS = ['hit', 'coalesced', 'miss'] as const;
 export type CacheResult = (typeof CACHE_RESULTS)[number];
+
+/** Kinds of tokens a tenant uses: what the model read, and what it wrote. */
+export const TOKEN_KINDS = ['prompt', 'completion'] as const;
 
 export const METRICS = {
   httpRequestDuration: {
@@ -187,6 +190,20 @@ export const METRICS = {
     help: 'Cacheable submissions by result: hit (answered from the cache), coalesced (shared an in-flight job), miss (started a job).',
     labels: ['result'],
     exportedBy: ['api'],
+  },
+  tenantTokens: {
+    name: 'llmo_tenant_tokens_total',
+    type: 'counter',
+    help: "Tokens of each tenant's finished jobs (completed or cancelled) by kind (prompt, completion), as recorded in its usage.",
+    labels: ['tenant', 'kind'],
+    exportedBy: ['worker', 'api'],
+  },
+  tenantJobs: {
+    name: 'llmo_tenant_jobs_total',
+    type: 'counter',
+    help: "Each tenant's jobs that ended, by outcome (completed, failed, cancelled), as recorded in its usage.",
+    labels: ['tenant', 'outcome'],
+    exportedBy: ['worker', 'api'],
   },
   redisMemoryUsed: {
     name: 'llmo_redis_memory_used_bytes',
