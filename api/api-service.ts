@@ -13,6 +13,7 @@ import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
+import { TenantLedger } from '../core/tenants/ledger.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
@@ -20,6 +21,8 @@ import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
 import { TenantDirectory } from './request-guard/tenant-directory.ts';
 import { StreamCap } from './stream-cap.ts';
+import { TenantJobPrune } from './tenant-job-prune.ts';
+import { TenantQuotas } from './tenant-quotas.ts';
 
 /** Interval of each API process's admission of held jobs, whatever else happens (ms). */
 const ADMISSION_SAFETY_NET_MS = 5000;
@@ -64,6 +67,10 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   // Workers publish the model they serve; until one has, the id configuration predicts stands in.
   const models = new ServedModelView(redis, keys, config.WORKER_HEARTBEAT_TTL_MS, expectedModelId(config), config.CONTEXT_SIZE);
   await models.start();
+  // A bad keys file stops the start here, with its message; later changes are read as they come.
+  const tenants = new TenantDirectory(config, logger).watch();
+  const ledger = new TenantLedger(redis, keys, config.USAGE_RETENTION_DAYS);
+  const prune = new TenantJobPrune({ redis, keys, queue, ledger, logger }).start();
   const jobs = new JobService({
     queue,
     events,
@@ -76,13 +83,12 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     fair,
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
+    quotas: new TenantQuotas({ ledger, limitsOf: (tenant) => tenants.limitsOf(tenant), logger }),
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
   // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
   const jobStates = new JobStateWatcher({ events, queue, redis, logger, positions: fair.positions });
-  // A bad keys file stops the start here, with its message; later changes are read as they come.
-  const tenants = new TenantDirectory(config, logger).watch();
   const deps: ApiDeps = {
     config,
     logger,
@@ -109,6 +115,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     async close() {
       admission.close();
       untrackQueue();
+      prune.close();
       tenants.close();
       models.close();
       await streams.close();

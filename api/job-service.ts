@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
@@ -9,6 +8,7 @@ import type { RedisKeys } from '../core/keys.ts';
 import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
 import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
+import type { QuotaGate } from './tenant-quotas.ts';
 
 /** Ids of answers served from the cache: pollable like jobs while the entry lives. */
 const CACHE_ID_PREFIX = 'c-';
@@ -84,6 +84,8 @@ export class JobService {
       metrics: Metrics;
       /** Fair scheduling between tenants: held jobs, their admission, queue positions. */
       fair: FairQueue;
+      /** Tenant quotas (`TENANT_MAX_JOBS`, `TENANT_TOKENS_PER_DAY`) and the slot each job holds. */
+      quotas: QuotaGate;
     },
   ) {}
 
@@ -92,6 +94,21 @@ export class JobService {
   }
 
   async submit(submission: Submission): Promise<SubmitOutcome> {
+    // Tenant quotas first: a refused request leaves nothing behind. The slot is held under the id
+    // the job gets, and given back when no job of its own comes of the request.
+    const admission = await this.deps.quotas.admit(submission.tenant);
+    let outcome: SubmitOutcome;
+    try {
+      outcome = await this.enqueue(submission, admission.jobId);
+    } catch (error) {
+      await admission.settle(undefined);
+      throw error;
+    }
+    await admission.settle({ added: outcome.kind === 'queued' && !outcome.coalesced, cacheHit: outcome.kind === 'cached' });
+    return outcome;
+  }
+
+  private async enqueue(submission: Submission, jobId: string): Promise<SubmitOutcome> {
     const { queue, cache } = this.deps;
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
@@ -103,7 +120,6 @@ export class JobService {
         return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
       }
     }
-    const jobId = randomUUID();
     const data: JobData = {
       ...submission.input,
       sampling: submission.sampling,
@@ -222,6 +238,7 @@ export class JobService {
         await job.remove();
         await this.deps.fair.withdraw(id);
         this.metrics.jobsCancelled.inc({ queue: queue.name });
+        await this.deps.quotas.cancelled(job.data.tenant ?? LEGACY_TENANT, id);
         // The record stands in for the job; a stream left by an earlier attempt goes with the job.
         await redis
           .multi()

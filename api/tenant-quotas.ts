@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AdmissionLimits, TenantLedger } from '../core/tenants/ledger.ts';
+import { countTenantJobEnd } from '../core/tenants/tenant-metrics.ts';
+import { secondsUntilNextUtcMidnight } from '../core/tenants/usage-day.ts';
+
+/** A submission the quotas let through, holding a slot under the id its job will have. */
+export interface Admission {
+  readonly jobId: string;
+  /**
+   * What came of it: a job of its own (the slot stays taken until the job ends), or a cache hit or a
+   * request that joined another job (the slot is given back); undefined when the submission failed.
+   * Never throws: a slot that cannot be given back now is freed by the prune.
+   */
+  settle(outcome: { added: boolean; cacheHit: boolean } | undefined): Promise<void>;
+}
+
+/** What the job service asks of the quotas. */
+export interface QuotaGate {
+  /** Throws `429 budget_exceeded` or `429 too_many_jobs`, before anything is done. */
+  admit(tenant: string): Promise<Admission>;
+  /** A waiting job the API removed: its slot is freed and it counts as cancelled. Never throws. */
+  cancelled(tenant: string, jobId: string): Promise<void>;
+}
+
+/**
+ * `TENANT_MAX_JOBS` and `TENANT_TOKENS_PER_DAY` (or a tenant's own limits from `API_KEYS_FILE`),
+ * checked in Redis so every API process enforces the same numbers: one script call checks both
+ * and takes the slot, one more after the submission settles it and counts the request.
+ */
+export class TenantQuotas implements QuotaGate {
+  constructor(
+    private readonly deps: {
+      ledger: TenantLedger;
+      limitsOf: (tenant: string) => AdmissionLimits;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  async admit(tenant: string): Promise<Admission> {
+    const now = this.now();
+    const jobId = randomUUID();
+    const limits = this.deps.limitsOf(tenant);
+    const result = await this.deps.ledger.admit(tenant, jobId, limits, now);
+    if (!result.admitted) {
+      if (result.reason === 'budget_exceeded') throw budgetExceeded(tenant, result.tokensUsed, limits.tokensPerDay, now);
+      throw tooManyJobs(tenant, result.liveJobs, limits.maxJobs);
+    }
+    return { jobId, settle: async (outcome) => await this.settle(tenant, jobId, outcome) };
+  }
+
+  private async settle(tenant: string, jobId: string, outcome: { added: boolean; cacheHit: boolean } | undefined): Promise<void> {
+    try {
+      await this.deps.ledger.settle(
+        tenant,
+        jobId,
+        { added: outcome?.added ?? false, answered: outcome !== undefined, cacheHit: outcome?.cacheHit ?? false },
+        this.now(),
+      );
+    } catch (error) {
+      this.deps.logger.warn({ tenant, jobId, err: (error as Error).message }, 'submission not settled in the tenant ledger: the prune frees its slot');
+    }
+  }
+
+  async cancelled(tenant: string, jobId: string): Promise<void> {
+    const none = { prompt_tokens: 0, completion_tokens: 0 };
+    try {
+      if (await this.deps.ledger.finish(tenant, jobId, 'cancelled', none, this.now())) countTenantJobEnd(tenant, 'cancelled', none);
+    } catch (error) {
+      this.deps.logger.warn({ tenant, jobId, err: (error as Error).message }, 'cancel not recorded in the tenant ledger: the prune frees its slot');
+    }
+  }
+}
+
+function budgetExceeded(tenant: string, used: number, budget: number, now: number): AppError {
+  return new AppError(
+    429,
+    'budget_exceeded',
+    `tenant ${tenant} has used ${used} tokens today (UTC), its budget is ${budget} per day; it renews at midnight UTC`,
+    {
+      headers: {
+        'Retry-After': String(secondsUntilNextUtcMidnight(now)),
+        // OpenAI's clients retry a 429 within seconds unless told not to; nothing changes before midnight.
+        'x-should-retry': 'false',
+      },
+    },
+  );
+}
+
+function tooManyJobs(tenant: string, live: number, max: number): AppError {
+  return new AppError(
+    429,
+    'too_many_jobs',
+    `tenant ${tenant} has ${live} jobs queued or active, its limit is ${max}; submit more once some have finished (or cancel some)`,
+  );
+}
