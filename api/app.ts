@@ -11,6 +11,7 @@ import { health } from './handlers/health.ts';
 import { jobEvents } from './handlers/job-events.ts';
 import { listModels } from './handlers/list-models.ts';
 import { ready } from './handlers/ready.ts';
+import { usage } from './handlers/usage.ts';
 import { openAiErrorBody } from './openai/error-body.ts';
 import { openAiRouter } from './openai/router.ts';
 import { docsRouter } from './openapi/docs-router.ts';
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDeps): Express {
   v1.delete('/jobs/:id', cancelJob(deps));
   v1.post('/generate', generate(deps));
   v1.get('/models', listModels(deps));
+  v1.get('/usage', usage(deps));
   app.use('/api/v1', v1);
   app.get('/v1/models', listModels(deps));
   app.use('/v1', openAiRouter(deps));

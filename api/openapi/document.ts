@@ -32,6 +32,16 @@ function response(spec: ResponseSpec): JsonObject {
   };
 }
 
+/** One OpenAPI parameter per property of the schema a handler reads its query with. */
+function queryParameters(schema: Operation['query']): JsonObject[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, JsonObject>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return { name, in: 'query', required: json.required?.includes(name) ?? false, ...(description ? { description } : {}), schema: rest };
+  });
+}
+
 function operation(op: Operation): JsonObject {
   const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
     name: match[1],
@@ -44,7 +54,7 @@ function operation(op: Operation): JsonObject {
     tags: op.tags,
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
-    ...(pathParams.length > 0 ? { parameters: pathParams } : {}),
+    ...(pathParams.length > 0 || op.query ? { parameters: [...pathParams, ...queryParameters(op.query)] } : {}),
     ...(op.open ? { security: [] } : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
     responses: Object.fromEntries(Object.entries(op.responses).map(([status, spec]) => [status, response(spec)])),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FINISH_REASONS, JOB_STATUSES, type GenerationResult } from '../../core/job-contract.ts';
 import type { ServedModelListing } from '../../core/model/served-models.ts';
+import type { UsageReport } from '../handlers/usage.ts';
 import type { JobView } from '../job-service.ts';
 
 /**
@@ -102,6 +103,31 @@ export const modelSchema = z.object({
   workers: z.number().int().describe('Live workers serving it.'),
 });
 
+const usageCountsSchema = z.object({
+  requests: z.number().int().describe('Submissions answered: jobs queued, requests that joined a job in flight, cache hits.'),
+  completed: z.number().int().describe('Jobs that ended with a result this day.'),
+  failed: z.number().int().describe('Jobs that failed for good this day (their tokens are not counted).'),
+  cancelled: z.number().int().describe('Jobs cancelled this day: removed while waiting, or stopped while running (their tokens so far are counted).'),
+  prompt_tokens: z.number().int().describe('Prompt tokens of the jobs that ended this day.'),
+  completion_tokens: z.number().int().describe('Generated tokens of the jobs that ended this day.'),
+  cache_hits: z.number().int().describe('Requests answered from the result cache (no tokens).'),
+});
+
+export const usageReportSchema = z.object({
+  tenant: z.string(),
+  from: z.string().describe('First UTC day, YYYY-MM-DD.'),
+  to: z.string().describe('Last UTC day, YYYY-MM-DD.'),
+  limits: z
+    .object({
+      max_jobs: z.number().int().describe('Jobs queued or active at once (TENANT_MAX_JOBS); 0: no limit.'),
+      tokens_per_day: z.number().int().describe('Prompt + completion tokens per UTC day (TENANT_TOKENS_PER_DAY); 0: no budget.'),
+    })
+    .describe("The tenant's limits now."),
+  live_jobs: z.number().int().describe('Jobs the tenant has queued or active now.'),
+  total: usageCountsSchema.describe('The sums over the days.'),
+  days: z.array(usageCountsSchema.extend({ date: z.string().describe('UTC day, YYYY-MM-DD.') })).describe('Every day of the range, oldest first; days without use are zeros.'),
+});
+
 export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
 
 // Compile-time agreement between the schemas above and the types the handlers use.
@@ -109,4 +135,5 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const agree = <T extends true>(value: T) => value;
 agree<Same<z.infer<typeof generationResultSchema>, GenerationResult>>(true);
 agree<Same<z.infer<typeof jobViewSchema>, JobView>>(true);
+agree<Same<z.infer<typeof usageReportSchema>, UsageReport>>(true);
 agree<Same<Omit<z.infer<typeof modelSchema>, 'object' | 'created' | 'owned_by'>, Omit<ServedModelListing, 'loaded_at'>>>(true);

@@ -9,6 +9,7 @@ import {
   completionSchema,
   openAiErrorSchema,
 } from '../openai/response-schemas.ts';
+import { usageQuerySchema } from '../handlers/usage.ts';
 import { limitsOf } from '../submission.ts';
 import * as native from './native-schemas.ts';
 
@@ -43,6 +44,7 @@ export function componentSchemas(config: Config) {
       ChatCompletionChunk: chatCompletionChunkSchema,
       OpenAIError: openAiErrorSchema,
       ModelList: native.modelListSchema,
+      UsageReport: native.usageReportSchema,
     },
   } satisfies Record<'input' | 'output', Record<string, z.ZodType>>;
 }
@@ -66,6 +68,8 @@ export interface Operation {
   summary: string;
   description?: string;
   body?: ComponentName;
+  /** Query parameters: the schema the handler validates them with. */
+  query?: z.ZodObject;
   /** Served without an API key even when keys are configured (probes and this description). */
   open?: boolean;
   responses: Record<string, ResponseSpec>;
@@ -80,7 +84,17 @@ const jobIdHeader = { 'x-job-id': 'The job serving the request (GET /api/v1/jobs
 const openAiErrors: Record<string, ResponseSpec> = {
   '400': openAiError('Invalid request, or an OpenAI option this server does not implement (`code`: `unknown_parameter`, `unsupported_value`, `invalid_value`, `prompt_too_long`).'),
   '404': openAiError('`model` is not the served model (`code`: `model_not_found`).'),
+  '429': openAiError(
+    'A tenant limit: `too_many_jobs` (jobs queued or active at its limit), `budget_exceeded` (its tokens for the UTC day are used up; `Retry-After` until midnight UTC), or the rate limit.',
+  ),
   '502': openAiError('The job failed after its retries.'),
+};
+
+const tenantLimits: ResponseSpec = {
+  description:
+    "A tenant limit: `too_many_jobs` (jobs queued or active at the tenant's limit), `budget_exceeded` (its tokens for the UTC day are used up; `Retry-After` until midnight UTC), or the rate limit (`rate_limited`).",
+  content: json('Error'),
+  headers: { 'Retry-After': 'Seconds to wait (budget_exceeded: until midnight UTC; rate_limited: until the window ends).' },
 };
 
 export const OPERATIONS: Operation[] = [
@@ -140,6 +154,7 @@ export const OPERATIONS: Operation[] = [
       '200': { description: 'Answered from the cache.', content: json('JobAccepted') },
       '202': { description: 'Queued.', content: json('JobAccepted'), headers: { Location: 'The job to poll.' } },
       '400': nativeError('Invalid request.'),
+      '429': tenantLimits,
     },
   },
   {
@@ -187,7 +202,23 @@ export const OPERATIONS: Operation[] = [
       '200': { description: 'The result.', content: json('GenerateResult') },
       '202': { description: 'Not finished within `timeout_ms`: poll the job.', content: json('JobAccepted') },
       '400': nativeError('Invalid request, or a job that failed because of its request.'),
+      '429': tenantLimits,
       '502': nativeError('The job failed after its retries.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/usage',
+    operationId: 'getUsage',
+    tags: ['jobs'],
+    summary: "The caller's tenant's usage per UTC day",
+    description:
+      'Requests, jobs completed, failed and cancelled, prompt and completion tokens and cache hits, per UTC day of the range (at most 366 days; days are kept USAGE_RETENTION_DAYS). A job counts on the day it ended. Admin keys may name another tenant. See docs/security.md.',
+    query: usageQuerySchema,
+    responses: {
+      '200': { description: 'The usage.', content: json('UsageReport') },
+      '400': nativeError('A date that is not YYYY-MM-DD or not in the calendar, `from` after `to`, a range over 366 days, or an unknown parameter.'),
+      '404': nativeError("Another tenant's usage, asked for by a key that is not an admin's."),
     },
   },
   {
