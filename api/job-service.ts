@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
@@ -94,32 +95,57 @@ export class JobService {
   }
 
   async submit(submission: Submission): Promise<SubmitOutcome> {
-    // Tenant quotas first: a refused request leaves nothing behind. The slot is held under the id
-    // the job gets, and given back when no job of its own comes of the request.
-    const admission = await this.deps.quotas.admit(submission.tenant);
-    let outcome: SubmitOutcome;
-    try {
-      outcome = await this.enqueue(submission, admission.jobId);
-    } catch (error) {
-      await admission.settle(undefined);
-      throw error;
-    }
-    await admission.settle({ added: outcome.kind === 'queued' && !outcome.coalesced, cacheHit: outcome.kind === 'cached' });
-    return outcome;
-  }
-
-  private async enqueue(submission: Submission, jobId: string): Promise<SubmitOutcome> {
-    const { queue, cache } = this.deps;
+    const { cache, quotas } = this.deps;
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
     const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling, owner) : undefined;
-    if (hash) {
-      const hit = await cache.get(hash);
-      if (hit) {
-        this.metrics.cacheRequests.inc({ result: 'hit' });
-        return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
-      }
+    const jobId = randomUUID();
+    // The cache, the tenant's quotas and (for a request the cache cannot answer) the fair schedule
+    // are asked at once. A cached answer costs no job and no tokens, so it is served even to a
+    // tenant at its limits; anything else needs the quotas' slot, held under the id the job gets and
+    // given back when no job of its own comes of the request.
+    const [hit, admitted, heldAtOnce] = await Promise.all([
+      hash ? cache.get(hash) : undefined,
+      quotas.admit(submission.tenant, jobId).then(
+        (admission) => ({ admission }),
+        (refusal: unknown) => ({ refusal }),
+      ),
+      hash ? undefined : this.deps.fair.mustHold(submission.tenant, jobId),
+    ]);
+    if (hash && hit) {
+      this.metrics.cacheRequests.inc({ result: 'hit' });
+      // Settled in the background: the answer needs nothing from it.
+      if ('admission' in admitted) void admitted.admission.settle({ added: false, cacheHit: true });
+      else void quotas.counted(submission.tenant, { cacheHit: true });
+      return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
     }
+    if ('refusal' in admitted) {
+      if (heldAtOnce !== undefined) void this.deps.fair.release(jobId).catch(() => undefined);
+      throw admitted.refusal;
+    }
+    const { admission } = admitted;
+    let outcome: SubmitOutcome;
+    try {
+      // Beyond a short ready set, or behind its tenant's held jobs, a job waits held (a delayed job)
+      // in its tenant's backlog until fair scheduling admits it (docs/architecture.md).
+      const held = heldAtOnce ?? (await this.deps.fair.mustHold(submission.tenant, jobId));
+      outcome = await this.enqueue(submission, jobId, hash, owner, held);
+    } catch (error) {
+      void admission.settle(undefined);
+      throw error;
+    }
+    void admission.settle({ added: outcome.kind === 'queued' && !outcome.coalesced, cacheHit: false });
+    return outcome;
+  }
+
+  private async enqueue(
+    submission: Submission,
+    jobId: string,
+    hash: string | undefined,
+    owner: string | undefined,
+    held: boolean,
+  ): Promise<Extract<SubmitOutcome, { kind: 'queued' }>> {
+    const { queue } = this.deps;
     const data: JobData = {
       ...submission.input,
       sampling: submission.sampling,
@@ -129,9 +155,6 @@ export class JobService {
       ...(hash && owner !== undefined ? { cacheOwner: owner } : {}),
       ...(submission.model ? { model: submission.model } : {}),
     };
-    // Beyond a short ready set, or behind its tenant's held jobs, a job waits held (a delayed job)
-    // in its tenant's backlog until fair scheduling admits it (docs/architecture.md).
-    const held = await this.deps.fair.mustHold(submission.tenant, jobId);
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
     const job = await queue.add(GENERATE_JOB, data, {
       jobId,

@@ -18,8 +18,10 @@ export interface Admission {
 
 /** What the job service asks of the quotas. */
 export interface QuotaGate {
-  /** Throws `429 budget_exceeded` or `429 too_many_jobs`, before anything is done. */
-  admit(tenant: string): Promise<Admission>;
+  /** Throws `429 budget_exceeded` or `429 too_many_jobs`, before anything is done; the slot is held under `jobId`. */
+  admit(tenant: string, jobId: string): Promise<Admission>;
+  /** A request answered without a slot (a cached answer to a tenant at its limits): counted in its usage. Never throws. */
+  counted(tenant: string, outcome: { cacheHit: boolean }): Promise<void>;
   /** A waiting job the API removed: its slot is freed and it counts as cancelled. Never throws. */
   cancelled(tenant: string, jobId: string): Promise<void>;
 }
@@ -43,9 +45,8 @@ export class TenantQuotas implements QuotaGate {
     return this.deps.now?.() ?? Date.now();
   }
 
-  async admit(tenant: string): Promise<Admission> {
+  async admit(tenant: string, jobId: string): Promise<Admission> {
     const now = this.now();
-    const jobId = randomUUID();
     const limits = this.deps.limitsOf(tenant);
     const result = await this.deps.ledger.admit(tenant, jobId, limits, now);
     if (!result.admitted) {
@@ -66,6 +67,11 @@ export class TenantQuotas implements QuotaGate {
     } catch (error) {
       this.deps.logger.warn({ tenant, jobId, err: (error as Error).message }, 'submission not settled in the tenant ledger: the prune frees its slot');
     }
+  }
+
+  async counted(tenant: string, outcome: { cacheHit: boolean }): Promise<void> {
+    // Settled under an id that holds no slot: only the request (and the hit) is counted.
+    await this.settle(tenant, randomUUID(), { added: false, cacheHit: outcome.cacheHit });
   }
 
   async cancelled(tenant: string, jobId: string): Promise<void> {

@@ -63,6 +63,12 @@ export class FairQueue {
     return (await MUST_HOLD.run(redis, keyList, [this.options.readyDepth, queue.toKey(''), jobId])) === 1;
   }
 
+  /** Gives back the place `mustHold` reserved for a job that will not be added (its request was refused). */
+  async release(jobId: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.options.redis.zrem(this.options.keys.fairReserved, jobId);
+  }
+
   /** Puts a job just added as held into its tenant's backlog, then admits what fits. */
   async hold(id: string, tenant: string, priority: number): Promise<Admission> {
     return await this.run(HOLD, [id, tenant, priority]);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type TestStack } from '../support/stack.ts';
+import { addApi, startStack, type TestStack } from '../support/stack.ts';
 import { API_KEYS, CompletionLog, submitMany, type Tenant } from './tenants.ts';
 
 /** One small job, the same for every tenant: sampled and uncached, so each is a job of its own. */
@@ -20,21 +20,27 @@ interface Measure {
 }
 
 let stack: TestStack | undefined;
+let second: Awaited<ReturnType<typeof addApi>> | undefined;
 let log: CompletionLog | undefined;
 afterEach(async () => {
   await log?.close();
+  await second?.close();
   await stack?.close();
-  log = stack = undefined;
+  log = stack = second = undefined;
 });
 
-/** Tenant `a` queues 300 jobs; then each newcomer queues 20 (all at once, interleaved). */
+/**
+ * Tenant `a` queues 300 jobs through one API process; then each newcomer queues 20 (all at once,
+ * interleaved) through another, as replicas behind a load balancer share one schedule.
+ */
 async function floodThenNewcomers(env: Record<string, string>, newcomers: Tenant[]): Promise<Measure> {
   stack = await startStack({ env: { ...ENV, ...env } });
+  second = await addApi(stack);
   log = await CompletionLog.start(stack);
   const flood = new Set(await submitMany(stack, 'a', FLOOD, JOB));
   // Taken before the newcomers submit: completions announced late count against the bound.
   const mark = log.order.length;
-  const theirs = (await Promise.all(newcomers.map((tenant) => submitMany(stack!, tenant, NEWCOMER_JOBS, JOB)))).flat();
+  const theirs = (await Promise.all(newcomers.map((tenant) => submitMany(second!, tenant, NEWCOMER_JOBS, JOB)))).flat();
   await log.allOf(theirs);
   const last = Math.max(...theirs.map((id) => log!.order.indexOf(id)));
   const measure = {

@@ -1,12 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSse } from '../openai/sse.ts';
-import { http, startStack, type TestStack } from '../support/stack.ts';
+import { addApi, http, startStack, type TestStack } from '../support/stack.ts';
 import { API_KEYS, auth, submitInOrder, type Tenant } from './tenants.ts';
 
 let stack: TestStack | undefined;
+let second: Awaited<ReturnType<typeof addApi>> | undefined;
 afterEach(async () => {
+  await second?.close();
   await stack?.close();
-  stack = undefined;
+  stack = second = undefined;
 });
 
 const JOB = { prompt: 'Once upon a time', max_tokens: 4, cache: false };
@@ -41,9 +43,10 @@ describe('queue_position', () => {
     }
   });
 
-  it('of a waiting job decreases to 0 as the jobs ahead complete, never growing, and its event stream tells each change', { timeout: 60_000 }, async () => {
+  it('of a waiting job decreases to 0 as the jobs ahead complete, never growing, and its event stream (on another API process) tells each change', { timeout: 60_000 }, async () => {
     // Jobs long enough for a poll to see each position, a worker taking one at a time.
     stack = await startStack({ env: { API_KEYS, FAIR_READY_DEPTH: '4', SEQUENCES_PER_THREAD: '1', PREFETCH_PER_THREAD: '0', RATE_LIMIT_REQUESTS: '0' } });
+    second = await addApi(stack);
     const s = stack;
     const long = { ...JOB, max_tokens: 200 };
     const ids = await submitInOrder(s, 'a', Array.from({ length: 16 }, () => long));
@@ -51,7 +54,7 @@ describe('queue_position', () => {
 
     const events: { event?: string; data: string }[] = [];
     const controller = new AbortController();
-    const response = await fetch(`${s.baseUrl}/api/v1/jobs/${last}/events`, { headers: auth('a'), signal: controller.signal });
+    const response = await fetch(`${second.baseUrl}/api/v1/jobs/${last}/events`, { headers: auth('a'), signal: controller.signal });
     const streamed = readSse(response, (event) => {
       events.push(event);
       return event.event === 'start';

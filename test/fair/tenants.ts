@@ -19,9 +19,9 @@ export const API_KEYS = Object.entries(TENANTS)
 export const auth = (tenant: Tenant) => ({ authorization: `Bearer ${TENANTS[tenant]}` });
 
 /** Submits `count` jobs for `tenant` at once; resolves with their ids in submission order. */
-export async function submitMany(stack: TestStack, tenant: Tenant, count: number, body: Record<string, unknown>): Promise<string[]> {
+export async function submitMany(api: Pick<TestStack, 'baseUrl'>, tenant: Tenant, count: number, body: Record<string, unknown>): Promise<string[]> {
   const responses = await Promise.all(
-    Array.from({ length: count }, () => http(stack.baseUrl, 'POST', '/api/v1/jobs', body, auth(tenant))),
+    Array.from({ length: count }, () => http(api.baseUrl, 'POST', '/api/v1/jobs', body, auth(tenant))),
   );
   return responses.map((response) => {
     if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${JSON.stringify(response.body)}`);

@@ -76,6 +76,26 @@ export async function startStack(options: { env?: Record<string, string>; worker
   };
 }
 
+/**
+ * Another API service on the stack's Redis and configuration, as a second replica is: its own
+ * connections, queue events and app on a port of its own. Closed with the returned `close`.
+ */
+export async function addApi(stack: TestStack): Promise<{ baseUrl: string; api: ApiService; close(): Promise<void> }> {
+  const logger = createLogger('test', stack.config.LOG_LEVEL);
+  const api = await startApiService(stack.config, stack.config.REDIS_URL ?? redisUrl(), logger);
+  finishApp(api.app, api.deps);
+  const { server, port } = await listen(api.app, 0, '127.0.0.1');
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    api,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await api.close();
+    },
+  };
+}
+
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
