@@ -3,7 +3,8 @@ import { publicFailure, type JobFailure } from '../core/contract/failure.ts';
 import type { JobStreamEvent } from '../core/contract/stream-events.ts';
 import { AppError } from '../core/errors.ts';
 import { isFinished, type GenerationResult } from '../core/job-contract.ts';
-import { SYSTEM_VIEWER, type JobService, type JobView } from './job-service.ts';
+import { SYSTEM_VIEWER, type JobService } from './job-service.ts';
+import type { JobView } from './job-view.ts';
 import type { JobStateWatcher, JobWatch } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 

@@ -2,32 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
-import { decodeFailure, publicFailure } from '../core/contract/failure.ts';
 import { conflict, notFound } from '../core/errors.ts';
-import { isFinished, type ChatMessage, type GenerationResult, type JobData, type JobProgress, type JobStatus, type Sampling } from '../core/job-contract.ts';
+import { isFinished, type ChatMessage, type GenerationResult, type JobData, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
 import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
+import { cachedAnswerView, jobView, tombstoneJobView, type JobView } from './job-view.ts';
 import type { QuotaGate } from './tenant-quotas.ts';
 
 /** Ids of answers served from the cache: pollable like jobs while the entry lives. */
 const CACHE_ID_PREFIX = 'c-';
 const JOB_ID_PATTERN = /^(?:[0-9a-f-]{36}|c-[0-9a-f]{64})$/;
-
-export interface JobView {
-  id: string;
-  status: JobStatus;
-  progress: JobProgress;
-  result?: GenerationResult;
-  error?: { code: string; message: string };
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-  /** While the job waits: the jobs that run before it under the fair schedule (docs/architecture.md). */
-  queue_position?: number;
-  links: { self: string; events: string };
-}
 
 /** Who asks about a job: only its tenant, or an admin, may see it. */
 export interface Viewer {
@@ -57,12 +43,6 @@ export interface Submission {
 export type SubmitOutcome =
   | { kind: 'cached'; id: string; result: GenerationResult }
   | { kind: 'queued'; id: string; job: Job<JobData, GenerationResult>; coalesced: boolean };
-
-export function jobLinks(id: string) {
-  return { self: `/api/v1/jobs/${id}`, events: `/api/v1/jobs/${id}/events` };
-}
-
-const iso = (ms: number | undefined) => (ms === undefined || ms === 0 ? undefined : new Date(ms).toISOString());
 
 /** Submit, look up, wait for and cancel generation jobs: the API's side of the job contract. */
 export class JobService {
@@ -99,42 +79,40 @@ export class JobService {
     const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
     const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling, owner) : undefined;
+    // A cached answer costs no job and no tokens: it is served even to a tenant at its limits, and
+    // counted in its usage in the background.
+    const hit = hash ? await cache.get(hash) : undefined;
+    if (hash && hit) {
+      this.metrics.cacheRequests.inc({ result: 'hit' });
+      void quotas.counted(submission.tenant, { cacheHit: true });
+      return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
+    }
+    // The tenant's quotas and the fair schedule are asked at once, both for the id the job will
+    // get: the quotas hold a slot under it (given back when no job of its own comes of the
+    // request), the schedule says whether the job waits held, beyond a short ready set or behind
+    // its tenant's held jobs, until fair scheduling admits it (docs/architecture.md).
     const jobId = randomUUID();
-    // The cache, the tenant's quotas and (for a request the cache cannot answer) the fair schedule
-    // are asked at once. A cached answer costs no job and no tokens, so it is served even to a
-    // tenant at its limits; anything else needs the quotas' slot, held under the id the job gets and
-    // given back when no job of its own comes of the request.
-    const [hit, admitted, heldAtOnce] = await Promise.all([
-      hash ? cache.get(hash) : undefined,
+    const [admitted, held] = await Promise.all([
       quotas.admit(submission.tenant, jobId).then(
         (admission) => ({ admission }),
         (refusal: unknown) => ({ refusal }),
       ),
-      hash ? undefined : this.deps.fair.mustHold(submission.tenant, jobId),
+      this.deps.fair.mustHold(submission.tenant, jobId),
     ]);
-    if (hash && hit) {
-      this.metrics.cacheRequests.inc({ result: 'hit' });
-      // Settled in the background: the answer needs nothing from it.
-      if ('admission' in admitted) void admitted.admission.settle({ added: false, cacheHit: true });
-      else void quotas.counted(submission.tenant, { cacheHit: true });
-      return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
-    }
     if ('refusal' in admitted) {
-      if (heldAtOnce !== undefined) void this.deps.fair.release(jobId).catch(() => undefined);
+      void this.deps.fair.release(jobId).catch(() => undefined);
       throw admitted.refusal;
     }
     const { admission } = admitted;
-    let outcome: SubmitOutcome;
+    let outcome: Extract<SubmitOutcome, { kind: 'queued' }>;
     try {
-      // Beyond a short ready set, or behind its tenant's held jobs, a job waits held (a delayed job)
-      // in its tenant's backlog until fair scheduling admits it (docs/architecture.md).
-      const held = heldAtOnce ?? (await this.deps.fair.mustHold(submission.tenant, jobId));
       outcome = await this.enqueue(submission, jobId, hash, owner, held);
     } catch (error) {
       void admission.settle(undefined);
       throw error;
     }
-    void admission.settle({ added: outcome.kind === 'queued' && !outcome.coalesced, cacheHit: false });
+    // In the background: only a request that joined another job gives its slot back.
+    void admission.settle({ added: !outcome.coalesced, cacheHit: false });
     return outcome;
   }
 
@@ -190,7 +168,7 @@ export class JobService {
     if (id.startsWith(CACHE_ID_PREFIX)) return await this.cachedView(id, viewer);
     const found = await this.load(id, viewer);
     if (!found) return await this.tombstoneView(id, viewer);
-    const view = this.view(found.job, found.state);
+    const view = jobView(found.job, found.state);
     if (view.status === 'waiting') view.queue_position = await this.deps.fair.positions.of(id);
     return view;
   }
@@ -248,7 +226,7 @@ export class JobService {
     }
     const { job, state } = found;
     if (state === 'completed' || state === 'failed') {
-      throw conflict('job_finished', `job ${id} is already ${this.view(job, state).status}`);
+      throw conflict('job_finished', `job ${id} is already ${jobView(job, state).status}`);
     }
     // From now on an identical request starts a job of its own rather than joining one that ends
     // `cancelled` with little or no text.
@@ -279,71 +257,16 @@ export class JobService {
     return { view, done: isFinished(view.status) };
   }
 
-  private view(job: Job<JobData, GenerationResult>, state: string): JobView {
-    const id = job.id ?? '';
-    const result = job.returnvalue ?? undefined;
-    let status: JobStatus;
-    if (state === 'completed') status = result?.finish_reason === 'cancelled' ? 'cancelled' : 'completed';
-    else if (state === 'failed') status = 'failed';
-    else if (state === 'active') status = 'active';
-    else status = 'waiting';
-    const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : { tokens: 0 };
-    const view: JobView = {
-      id,
-      status,
-      // A job handed back to the queue keeps its last attempt's progress in BullMQ; it starts over, so show 0.
-      progress: {
-        tokens:
-          status === 'completed' || status === 'cancelled'
-            ? (result?.usage.completion_tokens ?? 0)
-            : status === 'active'
-              ? (progress.tokens ?? 0)
-              : 0,
-      },
-      created_at: iso(job.timestamp) ?? new Date().toISOString(),
-      links: jobLinks(id),
-    };
-    const startedAt = iso(job.processedOn);
-    if (startedAt) view.started_at = startedAt;
-    if (isFinished(status)) {
-      const finishedAt = iso(job.finishedOn);
-      if (finishedAt) view.finished_at = finishedAt;
-    }
-    if (result && (status === 'completed' || status === 'cancelled')) view.result = result;
-    if (status === 'failed') {
-      const { code, message } = publicFailure(decodeFailure(job.failedReason), { attempts: job.attemptsMade, stalls: job.stalledCounter });
-      view.error = { code, message };
-    }
-    return view;
-  }
-
   private async cachedView(id: string, viewer: Viewer): Promise<JobView> {
     const entry = await this.deps.cache.get(id.slice(CACHE_ID_PREFIX.length));
     if (!entry || (entry.owner !== undefined && !sees(viewer, entry.owner))) throw notFound(`job ${id} not found (cached results expire)`);
-    const { result } = entry;
-    const now = new Date().toISOString();
-    return {
-      id,
-      status: 'completed',
-      progress: { tokens: result.usage.completion_tokens },
-      result,
-      created_at: now,
-      finished_at: now,
-      links: jobLinks(id),
-    };
+    return cachedAnswerView(id, entry.result);
   }
 
   private async tombstoneView(id: string, viewer: Viewer): Promise<JobView> {
     const tomb = await this.deps.redis.hgetall(this.deps.keys.tombstone(id));
     if (!tomb.created_at || !sees(viewer, tomb.tenant ?? LEGACY_TENANT)) throw notFound(`job ${id} not found`);
-    return {
-      id,
-      status: 'cancelled',
-      progress: { tokens: 0 },
-      created_at: iso(Number(tomb.created_at)) ?? '',
-      ...(tomb.finished_at ? { finished_at: iso(Number(tomb.finished_at)) ?? '' } : {}),
-      links: jobLinks(id),
-    };
+    return tombstoneJobView(id, Number(tomb.created_at), tomb.finished_at ? Number(tomb.finished_at) : undefined);
   }
 }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { GenerationResult } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { LuaScript } from '../core/lua-script.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import type { TenantLedger } from '../core/tenants/ledger.ts';
 import { countTenantJobEnd } from '../core/tenants/tenant-metrics.ts';
@@ -18,7 +19,7 @@ const PRUNE_GRACE_MS = 60_000;
 const BATCH = 500;
 
 /** Per id: 0 still queued or active, 1 completed, 2 failed, 3 gone. KEYS: completed, failed, then each job's hash; ARGV: the ids. */
-const CLASSIFY = `
+const CLASSIFY = new LuaScript(`
 local out = {}
 for i = 1, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then out[i] = 1
@@ -27,7 +28,7 @@ for i = 1, #ARGV do
   else out[i] = 0 end
 end
 return out
-`;
+`);
 
 export interface PruneReport {
   checked: number;
@@ -97,7 +98,7 @@ export class TenantJobPrune {
   private async settle(tenant: string, ids: string[], report: PruneReport): Promise<number> {
     const { queue, ledger, redis } = this.deps;
     const keys = [queue.toKey('completed'), queue.toKey('failed'), ...ids.map((id) => queue.toKey(id))];
-    const states = (await redis.eval(CLASSIFY, keys.length, ...keys, ...ids)) as number[];
+    const states = (await CLASSIFY.run(redis, keys, ids)) as number[];
     report.checked += ids.length;
     const gone = ids.filter((_, i) => states[i] === 3);
     const ended = ids.flatMap((id, i) => (states[i] === 1 || states[i] === 2 ? [{ id, failed: states[i] === 2 }] : []));

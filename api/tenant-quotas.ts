@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AdmissionLimits, TenantLedger } from '../core/tenants/ledger.ts';
+import type { AdmissionLimits, Settlement, TenantLedger } from '../core/tenants/ledger.ts';
 import { countTenantJobEnd } from '../core/tenants/tenant-metrics.ts';
 import { secondsUntilNextUtcMidnight } from '../core/tenants/usage-day.ts';
 
@@ -20,7 +20,7 @@ export interface Admission {
 export interface QuotaGate {
   /** Throws `429 budget_exceeded` or `429 too_many_jobs`, before anything is done; the slot is held under `jobId`. */
   admit(tenant: string, jobId: string): Promise<Admission>;
-  /** A request answered without a slot (a cached answer to a tenant at its limits): counted in its usage. Never throws. */
+  /** A request answered without asking for a slot (from the cache): counted in its tenant's usage. Never throws. */
   counted(tenant: string, outcome: { cacheHit: boolean }): Promise<void>;
   /** A waiting job the API removed: its slot is freed and it counts as cancelled. Never throws. */
   cancelled(tenant: string, jobId: string): Promise<void>;
@@ -53,17 +53,18 @@ export class TenantQuotas implements QuotaGate {
       if (result.reason === 'budget_exceeded') throw budgetExceeded(tenant, result.tokensUsed, limits.tokensPerDay, now);
       throw tooManyJobs(tenant, result.liveJobs, limits.maxJobs);
     }
-    return { jobId, settle: async (outcome) => await this.settle(tenant, jobId, outcome) };
+    return {
+      jobId,
+      // Counted by the admission already; nothing to do when a job of its own holds the slot.
+      settle: async (outcome) => {
+        if (!outcome?.added) await this.settle(tenant, jobId, { added: false, countRequest: false, cacheHit: outcome?.cacheHit ?? false });
+      },
+    };
   }
 
-  private async settle(tenant: string, jobId: string, outcome: { added: boolean; cacheHit: boolean } | undefined): Promise<void> {
+  private async settle(tenant: string, jobId: string, settlement: Settlement): Promise<void> {
     try {
-      await this.deps.ledger.settle(
-        tenant,
-        jobId,
-        { added: outcome?.added ?? false, answered: outcome !== undefined, cacheHit: outcome?.cacheHit ?? false },
-        this.now(),
-      );
+      await this.deps.ledger.settle(tenant, jobId, settlement, this.now());
     } catch (error) {
       this.deps.logger.warn({ tenant, jobId, err: (error as Error).message }, 'submission not settled in the tenant ledger: the prune frees its slot');
     }
@@ -71,7 +72,7 @@ export class TenantQuotas implements QuotaGate {
 
   async counted(tenant: string, outcome: { cacheHit: boolean }): Promise<void> {
     // Settled under an id that holds no slot: only the request (and the hit) is counted.
-    await this.settle(tenant, randomUUID(), { added: false, cacheHit: outcome.cacheHit });
+    await this.settle(tenant, randomUUID(), { added: false, countRequest: true, cacheHit: outcome.cacheHit });
   }
 
   async cancelled(tenant: string, jobId: string): Promise<void> {

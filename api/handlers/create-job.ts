@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { generationRequestSchema } from '../../core/job-contract.ts';
 import type { ApiDeps } from '../deps.ts';
-import { jobLinks } from '../job-service.ts';
+import { jobLinks } from '../job-view.ts';
 import { viewerOf } from '../request-guard/authenticate.ts';
 import { limitsOf, toSubmission } from '../submission.ts';
 import { parseBody } from '../validate.ts';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FINISH_REASONS, JOB_STATUSES, type GenerationResult } from '../../core/job-contract.ts';
 import type { ServedModelListing } from '../../core/model/served-models.ts';
 import type { UsageReport } from '../handlers/usage.ts';
-import type { JobView } from '../job-service.ts';
+import type { JobView } from '../job-view.ts';
 
 /**
  * Response bodies of the native API, for the OpenAPI document. The handlers build them from

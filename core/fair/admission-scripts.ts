@@ -1,4 +1,4 @@
-import { LuaScript } from './lua-script.ts';
+import { LuaScript } from '../lua-script.ts';
 
 /**
  * The Lua side of fair scheduling (docs/architecture.md, "Fair scheduling"). Every step that reads

@@ -4,7 +4,7 @@ import type { RedisKeys } from '../keys.ts';
 import type { Logger } from '../logger.ts';
 import { GENERATE_JOB } from '../queue.ts';
 import { ADMIT, HOLD, MUST_HOLD, WITHDRAW } from './admission-scripts.ts';
-import type { LuaScript } from './lua-script.ts';
+import type { LuaScript } from '../lua-script.ts';
 import { QueuePositions } from './queue-positions.ts';
 
 export interface FairQueueOptions {

@@ -1,5 +1,5 @@
 import { RESERVATION_MS } from './admission-scripts.ts';
-import { LuaScript } from './lua-script.ts';
+import { LuaScript } from '../lua-script.ts';
 
 /** What the position script answers for a job that has finished (completed or failed) or is gone. */
 export const FINISHED_OR_GONE = -1;

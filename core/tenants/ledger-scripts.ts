@@ -7,6 +7,8 @@
  * live jobs, KEYS[3] the tenant's usage hash of the day concerned.
  */
 
+import { LuaScript } from '../lua-script.ts';
+
 /** Redis drops an empty sorted set; the tenant then leaves the index with it. */
 const LEAVE_INDEX_WHEN_EMPTY = `
 local function leaveIndexWhenEmpty(tenant)
@@ -15,11 +17,11 @@ end
 `;
 
 /**
- * ARGV: job id, now (ms), max jobs (0: none), tokens per day (0: none), tenant.
- * Returns {0, live jobs after} when admitted, {1, tokens used today} over the budget,
- * {2, live jobs} at the job limit.
+ * ARGV: job id, now (ms), max jobs (0: none), tokens per day (0: none), tenant, usage expires at (s).
+ * Returns {0, live jobs after} when admitted (the request is counted), {1, tokens used today} over
+ * the budget, {2, live jobs} at the job limit.
  */
-export const ADMIT = `
+export const ADMIT = new LuaScript(`
 local budget = tonumber(ARGV[4])
 if budget > 0 then
   local used = redis.call('HMGET', KEYS[3], 'prompt_tokens', 'completion_tokens')
@@ -31,14 +33,17 @@ local max = tonumber(ARGV[3])
 if max > 0 and live >= max then return {2, live} end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('HINCRBY', KEYS[3], 'requests', 1)
+redis.call('EXPIREAT', KEYS[3], ARGV[6])
 return {0, live + 1}
-`;
+`);
 
 /**
- * After a submission: gives the slot back unless a job now holds it, and counts the request.
- * ARGV: job id, job added (1/0), request answered (1/0), cache hit (1/0), expire at (s), tenant.
+ * After a submission: gives the slot back unless a job now holds it, and counts a request the
+ * admission did not count (one answered from the cache without asking the quotas).
+ * ARGV: job id, job added (1/0), count the request (1/0), cache hit (1/0), expire at (s), tenant.
  */
-export const SETTLE = `${LEAVE_INDEX_WHEN_EMPTY}
+export const SETTLE = new LuaScript(`${LEAVE_INDEX_WHEN_EMPTY}
 if ARGV[2] == '0' then
   redis.call('ZREM', KEYS[1], ARGV[1])
   leaveIndexWhenEmpty(ARGV[6])
@@ -49,7 +54,7 @@ if ARGV[3] == '1' then
   redis.call('EXPIREAT', KEYS[3], ARGV[5])
 end
 return 1
-`;
+`);
 
 /**
  * A job's end: frees its slot and counts it with its tokens, once. Whoever removes the id from the
@@ -57,7 +62,7 @@ return 1
  * call) finds no id and records nothing. Returns 1 when recorded.
  * ARGV: job id, outcome field, prompt tokens, completion tokens, expire at (s), tenant.
  */
-export const FINISH = `${LEAVE_INDEX_WHEN_EMPTY}
+export const FINISH = new LuaScript(`${LEAVE_INDEX_WHEN_EMPTY}
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 leaveIndexWhenEmpty(ARGV[6])
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
@@ -67,15 +72,15 @@ if prompt > 0 then redis.call('HINCRBY', KEYS[3], 'prompt_tokens', prompt) end
 if completion > 0 then redis.call('HINCRBY', KEYS[3], 'completion_tokens', completion) end
 redis.call('EXPIREAT', KEYS[3], ARGV[5])
 return 1
-`;
+`);
 
 /**
  * Drops ids whose jobs are gone (nothing to record). KEYS[1], KEYS[2] as above.
  * ARGV: tenant, then the ids. Returns how many were removed.
  */
-export const FORGET = `${LEAVE_INDEX_WHEN_EMPTY}
+export const FORGET = new LuaScript(`${LEAVE_INDEX_WHEN_EMPTY}
 local removed = 0
 if #ARGV > 1 then removed = redis.call('ZREM', KEYS[1], unpack(ARGV, 2)) end
 leaveIndexWhenEmpty(ARGV[1])
 return removed
-`;
+`);

@@ -19,8 +19,8 @@ export type AdmitResult =
 export interface Settlement {
   /** A job of its own now holds the slot (not a cache hit, not a request that joined another job). */
   added: boolean;
-  /** The request was answered (counted in `requests`); false when the submission failed. */
-  answered: boolean;
+  /** Count the request in `requests` now: one the admission did not count (answered from the cache). */
+  countRequest: boolean;
   cacheHit: boolean;
 }
 
@@ -41,37 +41,33 @@ export class TenantLedger {
     return [this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs, this.keys.usage(tenant, day)];
   }
 
-  /** Checks the tenant's budget and job limit and, within both, holds a slot under `jobId`. */
+  /** Checks the tenant's budget and job limit and, within both, holds a slot under `jobId` and counts the request. */
   async admit(tenant: string, jobId: string, limits: AdmissionLimits, now = Date.now()): Promise<AdmitResult> {
-    const [code, figure] = (await this.redis.eval(
-      ADMIT,
-      3,
-      ...this.dayKeys(tenant, utcDay(now)),
+    const day = utcDay(now);
+    const [code, figure] = (await ADMIT.run(this.redis, this.dayKeys(tenant, day), [
       jobId,
       now,
       limits.maxJobs,
       limits.tokensPerDay,
       tenant,
-    )) as [number, number];
+      usageExpiresAt(day, this.retentionDays),
+    ])) as [number, number];
     if (code === 1) return { admitted: false, reason: 'budget_exceeded', tokensUsed: figure };
     if (code === 2) return { admitted: false, reason: 'too_many_jobs', liveJobs: figure };
     return { admitted: true, liveJobs: figure };
   }
 
-  /** After the submission: gives the slot back unless a job of its own holds it, and counts the request. */
+  /** After the submission: gives the slot back unless a job of its own holds it; counts the request when asked to. */
   async settle(tenant: string, jobId: string, settlement: Settlement, now = Date.now()): Promise<void> {
     const day = utcDay(now);
-    await this.redis.eval(
-      SETTLE,
-      3,
-      ...this.dayKeys(tenant, day),
+    await SETTLE.run(this.redis, this.dayKeys(tenant, day), [
       jobId,
       flag(settlement.added),
-      flag(settlement.answered),
+      flag(settlement.countRequest),
       flag(settlement.cacheHit),
       usageExpiresAt(day, this.retentionDays),
       tenant,
-    );
+    ]);
   }
 
   /**
@@ -80,23 +76,20 @@ export class TenantLedger {
    */
   async finish(tenant: string, jobId: string, outcome: TenantJobOutcome, tokens: JobTokens, finishedAt: number): Promise<boolean> {
     const day = utcDay(finishedAt);
-    const recorded = await this.redis.eval(
-      FINISH,
-      3,
-      ...this.dayKeys(tenant, day),
+    const recorded = await FINISH.run(this.redis, this.dayKeys(tenant, day), [
       jobId,
       outcome,
       tokens.prompt_tokens,
       tokens.completion_tokens,
       usageExpiresAt(day, this.retentionDays),
       tenant,
-    );
+    ]);
     return recorded === 1;
   }
 
   /** Drops ids whose jobs are gone, with nothing to record. */
   async forget(tenant: string, jobIds: string[]): Promise<number> {
-    return (await this.redis.eval(FORGET, 2, this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs, tenant, ...jobIds)) as number;
+    return (await FORGET.run(this.redis, [this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs], [tenant, ...jobIds])) as number;
   }
 
   /** The tenant's counts for each of `days` (all zeros for a day without a record), in one round trip. */
