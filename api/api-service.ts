@@ -71,6 +71,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const tenants = new TenantDirectory(config, logger).watch();
   const ledger = new TenantLedger(redis, keys, config.USAGE_RETENTION_DAYS);
   const prune = new TenantJobPrune({ redis, keys, queue, ledger, logger }).start();
+  const quotas = new TenantQuotas({ ledger, limitsOf: (tenant) => tenants.limitsOf(tenant), logger });
   const jobs = new JobService({
     queue,
     events,
@@ -83,7 +84,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     fair,
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
-    quotas: new TenantQuotas({ ledger, limitsOf: (tenant) => tenants.limitsOf(tenant), logger }),
+    quotas,
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
@@ -114,6 +115,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     admission: admission.every(ADMISSION_SAFETY_NET_MS),
     async close() {
       admission.close();
+      // Cached answers counted in memory are written while the connection is still open.
+      await quotas.flush();
       untrackQueue();
       prune.close();
       tenants.close();

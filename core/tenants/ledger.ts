@@ -92,6 +92,19 @@ export class TenantLedger {
     return (await FORGET.run(this.redis, [this.keys.tenantJobs(tenant), this.keys.tenantsWithJobs], [tenant, ...jobIds])) as number;
   }
 
+  /** Adds requests answered without a slot (cached answers), gathered per tenant and day, in one round trip. */
+  async countRequests(counts: readonly { tenant: string; day: string; requests: number; cacheHits: number }[]): Promise<void> {
+    if (counts.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { tenant, day, requests, cacheHits } of counts) {
+      const key = this.keys.usage(tenant, day);
+      pipeline.hincrby(key, 'requests', requests);
+      if (cacheHits > 0) pipeline.hincrby(key, 'cache_hits', cacheHits);
+      pipeline.expireat(key, usageExpiresAt(day, this.retentionDays));
+    }
+    await pipeline.exec();
+  }
+
   /** The tenant's counts for each of `days` (all zeros for a day without a record), in one round trip. */
   async usage(tenant: string, days: string[]): Promise<UsageCounts[]> {
     const pipeline = this.redis.pipeline();
