@@ -235,22 +235,25 @@ export class JobService {
     // after the worker running it was lost.
     await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.cancelFlagTtlSeconds);
     if (state !== 'active') {
-      try {
-        await job.remove();
+      const tenant = job.data.tenant ?? LEGACY_TENANT;
+      // The record that stands in for the job is written first: whoever learns of the removal (a
+      // follower told by the queue's events) must find it. While the job exists, readers see the job.
+      const tomb = keys.tombstone(id);
+      await redis.multi().hset(tomb, { created_at: job.timestamp, finished_at: Date.now(), tenant }).expire(tomb, this.deps.tombstoneTtlSeconds).exec();
+      const removed = await job.remove().then(
+        () => true,
+        () => false,
+      );
+      if (removed) {
         await this.deps.fair.withdraw(id);
         this.metrics.jobsCancelled.inc({ queue: queue.name });
-        await this.deps.quotas.cancelled(job.data.tenant ?? LEGACY_TENANT, id);
-        // The record stands in for the job; a stream left by an earlier attempt goes with the job.
-        await redis
-          .multi()
-          .hset(keys.tombstone(id), { created_at: job.timestamp, finished_at: Date.now(), tenant: job.data.tenant ?? LEGACY_TENANT })
-          .expire(keys.tombstone(id), this.deps.tombstoneTtlSeconds)
-          .del(keys.stream(id), keys.streamOwner(id))
-          .exec();
+        await this.deps.quotas.cancelled(tenant, id);
+        // A stream left by an earlier attempt goes with the job.
+        await redis.del(keys.stream(id), keys.streamOwner(id));
         return { view: await this.tombstoneView(id, SYSTEM_VIEWER), done: true };
-      } catch {
-        // Became active (locked) in the meantime: stop it in its worker below.
       }
+      // Became active (locked) in the meantime: no record; it is stopped in its worker below.
+      await redis.del(tomb);
     }
     await redis.publish(keys.cancelChannel, id);
     const view = await this.waitFor(job, waitMs);

@@ -2,23 +2,12 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../core/metrics/names.ts';
 import { startStack, type TestStack } from '../support/stack.ts';
+import { seededRandom as random } from '../support/seeded-random.ts';
 import { parseExposition } from './exposition.ts';
 
 const KEY = 'route-cardinality-test-key-0123456789';
 /** Express routes the first seven; Node accepts the others, which no route of the API answers. */
 const METHODS_SENT = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'MKCOL', 'SEARCH', 'PURGE', 'LOCK', 'REPORT', 'COPY'];
-
-/** mulberry32: seeded, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Path shapes: every route and mount point of the API, paths under them that match nothing, and

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../../core/config.ts';
+import { scanKeys } from '../support/stack.ts';
 
 /** Keys of this deployment by family, as docs/redis.md lists them. */
 export type KeyCensus = Record<string, number>;
@@ -27,32 +28,26 @@ export function keyFamily(key: string, config: Pick<Config, 'REDIS_PREFIX' | 'QU
 
 export async function countKeyFamilies(redis: Redis, config: Pick<Config, 'REDIS_PREFIX' | 'QUEUE_NAME'>): Promise<KeyCensus> {
   const census: KeyCensus = {};
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_PREFIX}:*`, 'COUNT', 1000);
-    cursor = next;
+  for await (const keys of scanKeys(redis, config.REDIS_PREFIX)) {
     for (const key of keys) {
       const family = keyFamily(key, config);
       census[family] = (census[family] ?? 0) + 1;
     }
-  } while (cursor !== '0');
+  }
   return census;
 }
 
 /** Mean `MEMORY USAGE` (bytes) of up to `sample` keys of each family. */
 export async function bytesPerKey(redis: Redis, config: Pick<Config, 'REDIS_PREFIX' | 'QUEUE_NAME'>, sample = 20): Promise<Record<string, number>> {
   const samples = new Map<string, string[]>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_PREFIX}:*`, 'COUNT', 1000);
-    cursor = next;
+  for await (const keys of scanKeys(redis, config.REDIS_PREFIX)) {
     for (const key of keys) {
       const family = keyFamily(key, config);
       const list = samples.get(family) ?? [];
       if (list.length < sample) list.push(key);
       samples.set(family, list);
     }
-  } while (cursor !== '0');
+  }
   const means: Record<string, number> = {};
   for (const [family, keys] of samples) {
     const sizes = (await Promise.all(keys.map((key) => redis.memory('USAGE', key)))).filter((n): n is number => typeof n === 'number');

@@ -96,13 +96,18 @@ export async function addApi(stack: TestStack): Promise<{ baseUrl: string; api: 
   };
 }
 
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+/** Every key under `prefix`, a batch at a time (SCAN: never blocks Redis as KEYS would). */
+export async function* scanKeys(redis: Redis, prefix: string): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
+    if (keys.length > 0) yield keys;
   } while (cursor !== '0');
+}
+
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of scanKeys(redis, prefix)) await redis.del(...keys);
 }
 
 export interface JsonResponse<T = any> {

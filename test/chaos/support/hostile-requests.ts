@@ -4,24 +4,14 @@
  * odd encodings and content types, hostile paths and missing or wrong keys. Deterministic (seeded)
  * so a failure can be replayed.
  */
+
+import { seededRandom as random } from '../../support/seeded-random.ts';
 export interface HostileRequest {
   kind: string;
   method: string;
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
-}
-
-/** mulberry32: a small, fast, seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VALID_BODY = { prompt: 'Once upon a time', max_tokens: 8, temperature: 0.5, top_p: 0.9, top_k: 40, seed: 1, stop: ['.'], priority: 5, cache: false };
