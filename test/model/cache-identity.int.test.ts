@@ -69,7 +69,8 @@ describe('the result cache across a change of the served model', () => {
     const other = path.join(dir, 'other', path.basename(TINY_MODEL));
     mkdirSync(path.dirname(other), { recursive: true });
     writeTinyModel(other);
-    const { before, after } = await replaceWorker({ MODEL: other, CONTEXT_SIZE: '256' });
+    // Its Q8_0 copy goes to a directory of its own: the shared one keeps the real model's.
+    const { before, after } = await replaceWorker({ MODEL: other, CONTEXT_SIZE: '256', MODELS_DIR: path.join(dir, 'other-models') });
     expect(after).toBe(before);
     expect((await ask()).cached).toBe(false);
   });

@@ -59,8 +59,10 @@ describe('jobs of one tenant, seen by another', () => {
     apis.push(...(await Promise.all([startApi(env), startApi(env)])));
     await worker.waitForLine(READY_LINE.worker, 90_000);
     redis = new Redis(redisUrl());
-    // Each API process keys its cache by the model the workers report, which it reads every 2 s:
-    // wait until both have seen the worker, so they key identical requests alike.
+    // Each API process keys its cache by the model the workers report, which it reads every 2 s
+    // (before that, by the model its configuration predicts): past one such read after the worker
+    // published its model, both key identical requests alike. Checked, not assumed, below.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     const warmUp = { prompt: 'Warm up', max_tokens: 2, temperature: 0 };
     for (const api of apis) await http(api, 'POST', '/api/v1/generate', warmUp, auth(KEYS.a));
     const deadline = Date.now() + 15_000;
@@ -141,15 +143,18 @@ describe('jobs of one tenant, seen by another', () => {
     expect((await http(first(), 'GET', `/api/v1/jobs/${again.body.id}`, undefined, auth(KEYS.b))).status).toBe(404);
     expect((await http(first(), 'GET', `/api/v1/jobs/${again.body.id}`, undefined, auth(KEYS.a))).status).toBe(200);
 
-    // In flight: identical requests of two tenants get two jobs, of one tenant one.
+    // In flight: identical requests of two tenants get two jobs, of one tenant one. A long job ahead
+    // keeps them waiting, so none can finish (and stop being shared) while the others arrive.
+    const blocker = await http(first(), 'POST', '/api/v1/jobs', { prompt: 'Once upon a time', max_tokens: 1800, cache: false }, auth(KEYS.ops));
     const long = { prompt: `Once upon a time ${randomUUID()}`, max_tokens: 600, temperature: 0 };
-    const [a1, a2, b1] = await Promise.all([
-      http(first(), 'POST', '/api/v1/jobs', long, auth(KEYS.a)),
-      http(second(), 'POST', '/api/v1/jobs', long, auth(KEYS.a)),
-      http(second(), 'POST', '/api/v1/jobs', long, auth(KEYS.b)),
-    ]);
-    expect(a1.body.id).toBe(a2.body.id);
+    const a1 = await http(first(), 'POST', '/api/v1/jobs', long, auth(KEYS.a));
+    const a2 = await http(second(), 'POST', '/api/v1/jobs', long, auth(KEYS.a));
+    const b1 = await http(second(), 'POST', '/api/v1/jobs', long, auth(KEYS.b));
+    expect(a2.body.id).toBe(a1.body.id);
     expect(b1.body.id).not.toBe(a1.body.id);
+    for (const [id, key] of [[blocker.body.id, KEYS.ops], [a1.body.id, KEYS.a], [b1.body.id, KEYS.b]] as const) {
+      await http(first(), 'DELETE', `/api/v1/jobs/${id}`, undefined, auth(key));
+    }
   });
 
   it('lets an OpenAI client of another tenant share nothing either', async () => {
