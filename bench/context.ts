@@ -1,11 +1,16 @@
 import type { BaselineProcess } from './baselines/child.ts';
 import type { LlamaCommand } from './baselines/llama-protocol.ts';
+import type { BenchModel } from './model.ts';
 import type { BenchOptions } from './options.ts';
 import type { StackSettings, SystemStack } from './system.ts';
 
 /** What every pair gets: the options, the shared Redis, the default system stack and the llama.cpp baseline. */
 export interface BenchContext {
+  /** The options as they apply to this model (durations and clients scaled to its speed). */
   options: BenchOptions;
+  model: BenchModel;
+  /** Weights large enough that the system batches sequences in one pool thread (core/model/inference-plan.ts). */
+  large: boolean;
   redisUrl: string;
   /** The system at its default settings (pairs 1–4 and 7). */
   stack: SystemStack;

@@ -4,14 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { benchOptionsFromEnv } from './options.ts';
-import type { BenchResults } from './results.ts';
+import { upgradeResults, type BenchResults } from './results.ts';
 import { runBench, writeResults } from './run.ts';
 
 const options = benchOptionsFromEnv();
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 try {
   const results = process.env.BENCH_RENDER
-    ? (JSON.parse(readFileSync(process.env.BENCH_RENDER, 'utf8')) as BenchResults)
+    ? upgradeResults(JSON.parse(readFileSync(process.env.BENCH_RENDER, 'utf8')) as BenchResults)
     : await runBench(options, { log });
   const written = writeResults(results, options);
   process.stdout.write(`${written.table}\n\nWrote ${written.json} and ${written.docs}\n`);

@@ -1,9 +1,20 @@
 import { SHARED_TINY_MODEL } from '../core/model/model-naming.ts';
 
+/** The real-size model of the default run: random weights of Qwen2.5-0.5B's shape, made offline. */
+export const DEFAULT_LARGE_MODEL = 'synth:qwen2.5-0.5b';
+/** Pairs that depend on the model's size; the others (queue, cache hits, INT8) run on the first model only. */
+export const MODEL_PAIRS = [1, 2, 5, 7];
+
 /** What one `npm run bench` does; every field has an environment variable (see docs/benchmarks.md). */
 export interface BenchOptions {
-  /** GGUF model both sides load. `BENCH_MODEL`, default the shared stories260K. */
-  model: string;
+  /**
+   * Models to measure, each a file or `synth:<preset>`, in order. `BENCH_MODEL` (comma-separated),
+   * default the shared stories260K then `synth:qwen2.5-0.5b`. The first runs every pair of
+   * BENCH_PAIRS; the others only the pairs that depend on the model's size (1, 2, 5 and 7).
+   */
+  models: string[];
+  /** Where `synth:` models (and their Q8_0 copies) are made once and kept. `MODELS_DIR`, default `models`. */
+  modelsDir: string;
   /** Interleaved rounds per pair. `BENCH_ROUNDS`, default 5. */
   rounds: number;
   /** Length of one timed load phase (throughput, queue, cache hits) in ms. `BENCH_DURATION_MS`, default 4000. */
@@ -17,6 +28,8 @@ export interface BenchOptions {
    * `BENCH_SETTINGS`, default `1x1@1,1x2@1,2x1,2x2,1x2`; the system's default settings are always included.
    */
   settings: BenchSetting[];
+  /** Pair 5's settings on a large model (the first models' are tuned for a tiny one). `BENCH_LARGE_SETTINGS`, default `1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1`. */
+  largeSettings: BenchSetting[];
   /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
   queueClients: number;
   /** HTTP connections of autocannon in the cache-hit pair. `BENCH_CONNECTIONS`, default 16. */
@@ -59,12 +72,14 @@ export function parseSettings(value: string): BenchSetting[] {
 
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
   return {
-    model: env.BENCH_MODEL || SHARED_TINY_MODEL,
+    models: (env.BENCH_MODEL || `${SHARED_TINY_MODEL},${DEFAULT_LARGE_MODEL}`).split(',').map((m) => m.trim()).filter(Boolean),
+    modelsDir: env.MODELS_DIR || 'models',
     rounds: int(env.BENCH_ROUNDS, 5, 'BENCH_ROUNDS'),
     durationMs: int(env.BENCH_DURATION_MS, 4000, 'BENCH_DURATION_MS'),
     latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
     clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
     settings: parseSettings(env.BENCH_SETTINGS || '1x1@1,1x2@1,2x1,2x2,1x2'),
+    largeSettings: parseSettings(env.BENCH_LARGE_SETTINGS || '1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1'),
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,

@@ -21,7 +21,33 @@ export interface TargetCheck {
   /** Min and max over the rounds. */
   spread?: [number, number];
   unit: Unit | '%';
+  /** The bound the target sets, in `unit`, and which side of it is good. */
+  threshold: number;
+  better: 'higher' | 'lower';
   met: boolean;
+}
+
+/** A target on a figure: met when its median is on the good side of `threshold`. */
+export function targetCheck(
+  target: string,
+  measured: string,
+  value: Figure,
+  unit: Unit | '%',
+  threshold: number,
+  better: 'higher' | 'lower',
+  scale = 1,
+): TargetCheck {
+  const median = value.median * scale;
+  return {
+    target,
+    measured,
+    value: median,
+    spread: [value.min * scale, value.max * scale],
+    unit,
+    threshold,
+    better,
+    met: better === 'higher' ? median >= threshold : median <= threshold,
+  };
 }
 
 export interface PairResult {
@@ -50,13 +76,27 @@ export interface MachineFacts {
   loadAverageAfter: number[];
 }
 
+/** Every pair run on one model. */
+export interface ModelRun {
+  /** The model given, and which file both sides loaded. */
+  model: { setting: string; id: string; servedBytes: number; served: string; parameters?: number; randomWeights?: boolean };
+  /** Rounds, durations and the system's default settings for this model (and why they were chosen). */
+  settings: Record<string, unknown>;
+  pairs: PairResult[];
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   durationS: number;
   machine: MachineFacts;
-  /** The model given, and which file both sides loaded. */
-  model: { setting: string; id: string; servedBytes: number; served: string };
-  settings: Record<string, unknown>;
-  pairs: PairResult[];
+  /** One run per model, in the order given (BENCH_MODEL). */
+  runs: ModelRun[];
+}
+
+/** Results of a single-model run (before several models were measured per run) read as one run. */
+export function upgradeResults(json: BenchResults | (Omit<BenchResults, 'runs'> & ModelRun)): BenchResults {
+  if ('runs' in json) return json;
+  const { model, settings, pairs, ...rest } = json;
+  return { ...rest, runs: [{ model, settings, pairs }] };
 }

@@ -7,6 +7,11 @@ export interface StackSettings {
   sequences: number;
   /** llama.cpp threads per pool thread; undefined leaves the system's default. */
   llamaThreads: number | undefined;
+  /**
+   * The system chooses its settings itself: only these are passed, and `poolThreads`, `sequences`
+   * and `llamaThreads` are what it is expected to choose (the same plan, computed by the bench).
+   */
+  systemDefault?: { llamaThreads?: number | undefined };
 }
 
 export interface SystemStack {
@@ -55,9 +60,15 @@ export async function startStack(
     // The API binds a port the system picks and logs it: no other process can take it in between.
     PORT: '0',
     WORKER_METRICS_PORT: '0',
-    POOL_THREADS: String(settings.poolThreads),
-    SEQUENCES_PER_THREAD: String(settings.sequences),
-    ...(settings.llamaThreads === undefined ? {} : { LLAMA_THREADS: String(settings.llamaThreads) }),
+    ...(settings.systemDefault
+      ? settings.systemDefault.llamaThreads === undefined
+        ? {}
+        : { LLAMA_THREADS: String(settings.systemDefault.llamaThreads) }
+      : {
+          POOL_THREADS: String(settings.poolThreads),
+          SEQUENCES_PER_THREAD: String(settings.sequences),
+          ...(settings.llamaThreads === undefined ? {} : { LLAMA_THREADS: String(settings.llamaThreads) }),
+        }),
     ...optional.env,
     ...common.env,
   };
@@ -88,20 +99,39 @@ export async function startStack(
 
 /** Resident set size of a process in bytes (Linux), threads included. */
 export function rssBytes(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+  return memoryOf(pid).rss;
+}
+
+export interface ProcessMemory {
+  /** Resident set size: every resident page the process maps, shared ones counted in full. */
+  rss: number;
+  /** Proportional set size: a page shared by n mappings counts 1/n, so the same weights mapped twice count once. */
+  pss: number;
+}
+
+/** RSS and PSS of a process in bytes, from `/proc/<pid>/smaps_rollup` (Linux); NaN when unreadable. */
+export function memoryOf(pid: number | undefined): ProcessMemory {
+  if (pid === undefined) return { rss: Number.NaN, pss: Number.NaN };
   try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Number(match[1]) * 1024 : Number.NaN;
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(rollup)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kB('Rss'), pss: kB('Pss') };
   } catch {
-    return Number.NaN;
+    return { rss: Number.NaN, pss: Number.NaN };
   }
 }
 
-/** Samples the peak RSS of some processes while `work` runs. */
-export async function peakRssDuring<T>(pids: Record<string, number | undefined>, work: () => Promise<T>, everyMs = 100) {
-  const peaks: Record<string, number> = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+export type MemoryPeaks = Record<string, ProcessMemory>;
+
+/** Samples the peak RSS and PSS of some processes while `work` runs. */
+export async function peakMemoryDuring<T>(pids: Record<string, number | undefined>, work: () => Promise<T>, everyMs = 100) {
+  const peaks: MemoryPeaks = Object.fromEntries(Object.keys(pids).map((k) => [k, { rss: 0, pss: 0 }]));
   const sample = () => {
-    for (const [name, pid] of Object.entries(pids)) peaks[name] = Math.max(peaks[name] ?? 0, rssBytes(pid) || 0);
+    for (const [name, pid] of Object.entries(pids)) {
+      const now = memoryOf(pid);
+      const peak = peaks[name] ?? { rss: 0, pss: 0 };
+      peaks[name] = { rss: Math.max(peak.rss, now.rss || 0), pss: Math.max(peak.pss, now.pss || 0) };
+    }
   };
   sample();
   const timer = setInterval(sample, everyMs);

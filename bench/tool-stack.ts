@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { LocalRedis } from '../core/local-redis.ts';
+import { planInference } from '../core/model/inference-plan.ts';
 import { resolveBenchModel, type BenchModel } from './model.ts';
 import { benchOptionsFromEnv } from './options.ts';
 import { build } from './run.ts';
@@ -20,17 +21,18 @@ export interface ToolStack {
 /**
  * What the inspection tools (`bench:cpu`, `bench:trace`) measure: the build, a private redis-server
  * and one API + worker with the system's default settings, on the model of `npm run bench`
- * (`BENCH_MODEL`, `BENCH_LLAMA_THREADS`).
+ * (the first of `BENCH_MODEL`, `BENCH_LLAMA_THREADS`).
  */
 export async function startToolStack(name: string): Promise<ToolStack> {
   const options = benchOptionsFromEnv();
   const defaults = loadConfig({});
   build((message) => process.stderr.write(`${message}\n`));
   const workDir = mkdtempSync(path.join(os.tmpdir(), `llmo-${name}-`));
-  const model = await resolveBenchModel(path.resolve(options.model), workDir);
+  const model = await resolveBenchModel(options.models[0] ?? '', workDir, options.modelsDir);
   const redis = await LocalRedis.start();
-  const settings = { poolThreads: defaults.POOL_THREADS, sequences: defaults.SEQUENCES_PER_THREAD, llamaThreads: options.llamaThreads };
-  const stack = await startStack(name, settings, { redisUrl: redis.url, model: model.served, fromSources: false, env: model.env });
+  const plan = planInference(model.facts, { LLAMA_THREADS: options.llamaThreads, CONTEXT_SIZE: defaults.CONTEXT_SIZE });
+  const settings = { poolThreads: plan.poolThreads, sequences: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, systemDefault: { llamaThreads: options.llamaThreads } };
+  const stack = await startStack(name, settings, { redisUrl: redis.url, model: model.env.MODEL ?? model.served, fromSources: false, env: model.env });
   return {
     stack,
     model,

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 
 /** One `API_KEYS` entry: an optional `<tenant>=`, then a key of 16+ printable characters or `sha256:<64 hex>`. */
@@ -13,9 +12,6 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-
-/** Beyond this many pool threads by default, scale with more worker processes: each thread holds a context. */
-const MAX_DEFAULT_POOL_THREADS = 4;
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -67,14 +63,14 @@ export const configSchema = z.object({
   /** Context size of each sequence in tokens (prompt + generation). Default `2048`, capped at the model's training context. */
   CONTEXT_SIZE: int(64, 1 << 20).default(2048),
   /**
-   * Piscina threads per worker process; each loads the model and has its own context. Default: the
-   * CPU cores, at most 4 (measured: one single-threaded pool thread per core is the fastest setting
-   * on small machines, see docs/benchmarks.md pair 5).
+   * Piscina threads per worker process; each loads its own copy of the model and has its own
+   * context. Default: chosen at start from the model and the machine (core/model/inference-plan.ts):
+   * one per core (at most 4) for a small model, 1 for a large one.
    */
-  POOL_THREADS: int(1, 64).default(() => Math.min(os.availableParallelism(), MAX_DEFAULT_POOL_THREADS)),
-  /** Sequences per pool thread, batched in one llama.cpp context. Default `1`. */
-  SEQUENCES_PER_THREAD: int(1, 64).default(1),
-  /** llama.cpp threads per pool thread. Default: CPU cores / POOL_THREADS, at least 1. */
+  POOL_THREADS: int(1, 64).optional(),
+  /** Sequences per pool thread, batched in one llama.cpp context. Default: 1 for a small model, up to 4 for a large one. */
+  SEQUENCES_PER_THREAD: int(1, 64).optional(),
+  /** llama.cpp threads per pool thread. Default: CPU cores / pool threads, at least 1. */
   LLAMA_THREADS: int(1, 256).optional(),
   /**
    * Jobs each pool thread takes beyond its sequences, waiting in the thread to start the moment a
@@ -252,9 +248,4 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw error;
   }
-}
-
-/** llama.cpp threads per pool thread: the whole pool stays within the CPU cores (oversubscription is ruinous). */
-export function llamaThreadsPerPoolThread(config: Config): number {
-  return config.LLAMA_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / config.POOL_THREADS));
 }

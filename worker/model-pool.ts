@@ -1,21 +1,23 @@
-import { llamaThreadsPerPoolThread, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { planInference } from '../core/model/inference-plan.ts';
 import type { ModelSource } from '../core/model/resolve.ts';
 import { InferencePool } from './inference-pool.ts';
 
 /**
- * Starts the pool threads on the resolved model file; each thread loads the model once. Resolves
- * when the first thread has loaded it, so a file llama.cpp cannot read fails the start.
+ * Starts the pool threads on the resolved model file, with the settings the operator gave and the
+ * rest chosen from the model and the machine; each thread loads the model once. Resolves when the
+ * first thread has loaded it, so a file llama.cpp cannot read fails the start.
  */
 export async function loadModelPool(config: Config, source: ModelSource, logger: Logger, tokenFlushMs: number): Promise<InferencePool> {
-  const threads = llamaThreadsPerPoolThread(config);
+  const plan = planInference(source.facts, config);
   logger.info(
-    { model: source.path, poolThreads: config.POOL_THREADS, sequencesPerThread: config.SEQUENCES_PER_THREAD, prefetchPerThread: config.PREFETCH_PER_THREAD, llamaThreads: threads },
-    'loading model',
+    { model: source.path, poolThreads: plan.poolThreads, sequencesPerThread: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, prefetchPerThread: config.PREFETCH_PER_THREAD },
+    `inference settings: ${plan.reason}`,
   );
   const pool = await InferencePool.start(
-    { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: config.SEQUENCES_PER_THREAD, threads, tokenFlushMs },
-    config.POOL_THREADS,
+    { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: plan.sequencesPerThread, threads: plan.llamaThreads, tokenFlushMs },
+    plan.poolThreads,
     config.PREFETCH_PER_THREAD,
     { fileType: source.facts.quantization },
   );

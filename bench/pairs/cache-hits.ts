@@ -1,9 +1,9 @@
 import { interleave, PROMPT, type BenchContext } from '../context.ts';
 import { hammer } from '../load/autocannon.ts';
 import { JsonClient, type GenerateAnswer } from '../load/http-client.ts';
-import type { PairResult } from '../results.ts';
+import { targetCheck, type PairResult } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
-import { peakRssDuring } from '../system.ts';
+import { peakMemoryDuring } from '../system.ts';
 
 export interface CacheHitOutcome {
   pair: PairResult;
@@ -39,10 +39,10 @@ export async function cacheHits(ctx: BenchContext): Promise<CacheHitOutcome> {
     const rounds = await interleave(
       options.rounds,
       async () => {
-        const { value, peaks } = await peakRssDuring({ api: stack.api.child.pid }, () =>
+        const { value, peaks } = await peakMemoryDuring({ api: stack.api.child.pid }, () =>
           hammer(apiUrl, body, stack.headers, options.connections, options.durationMs),
         );
-        apiPeaks.push(peaks.api ?? Number.NaN);
+        apiPeaks.push(peaks.api?.rss ?? Number.NaN);
         return value;
       },
       () => hammer(bareUrl, body, stack.headers, options.connections, options.durationMs),
@@ -63,7 +63,7 @@ export async function cacheHits(ctx: BenchContext): Promise<CacheHitOutcome> {
           { metric: 'latency p50', unit: 'ms', ...p50, compare: { kind: 'ratio', figure: ratioFigure(p50.a, p50.b) } },
           { metric: 'latency p99', unit: 'ms', ...p99, compare: { kind: 'ratio', figure: ratioFigure(p99.a, p99.b) } },
         ],
-        targets: [{ target: 'requests/s ≥ 50% of bare Express', measured: 'ratio', value: ratio.median * 100, spread: [ratio.min * 100, ratio.max * 100], unit: '%', met: ratio.median >= 0.5 }],
+        targets: [targetCheck('requests/s ≥ 60% of bare Express', 'ratio', ratio, '%', 60, 'higher', 100)],
         notes: [
           `autocannon, ${options.connections} connections, ${Math.max(1, Math.round(options.durationMs / 1000))} s per round, POST /api/v1/generate ` +
             `(prompt "${PROMPT}", max_tokens 32, temperature 0: every answer a cache hit).`,

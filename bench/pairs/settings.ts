@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { interleaveMany, type BenchContext } from '../context.ts';
-import type { PairResult, Row } from '../results.ts';
+import { targetCheck, type PairResult, type Row } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
 import type { StackSettings, SystemStack } from '../system.ts';
 import { systemTokensPerSecond, THROUGHPUT_MAX_TOKENS } from './throughput.ts';
 
-/** llama.cpp threads a pool thread really uses: the setting, else the system's default. */
+/** llama.cpp threads a pool thread really uses: the setting, else cores ÷ pool threads (as the system does). */
 const llamaThreadsOf = (s: StackSettings) => s.llamaThreads ?? Math.max(1, Math.floor(os.availableParallelism() / s.poolThreads));
 
 const label = (s: StackSettings) => `${s.poolThreads}×${s.sequences}, ${llamaThreadsOf(s)} llama.cpp thread${llamaThreadsOf(s) === 1 ? '' : 's'}`;
@@ -53,13 +53,15 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
       ...(reference ? { compare: { kind: 'ratio' as const, figure: ratioFigure(figures[i] ?? figure([]), reference) } } : {}),
     }));
     const best = figures.reduce((bestIndex, f, i) => ((f.median ?? 0) > (figures[bestIndex]?.median ?? 0) ? i : bestIndex), 0);
+    const bestFigure = figures[best] ?? figure([]);
+    const againstBest = reference ? ratioFigure(reference, bestFigure) : figure([]);
     return {
       id: 5,
       title: 'Thread/sequence settings',
       columns: { a: 'orchestrator' },
       available: true,
       rows,
-      targets: [],
+      targets: [targetCheck('defaults ≥ 95% of the best setting', 'default ÷ best', againstBest, '%', 95, 'higher', 100)],
       notes: [
         `Pool threads × sequences per thread; ${clients} closed-loop clients, max_tokens ${THROUGHPUT_MAX_TOKENS}, ${options.durationMs} ms per round. ` +
           `llama.cpp threads per pool thread: the system's default (${os.availableParallelism()} cores ÷ pool threads) unless stated. ` +

@@ -1,4 +1,4 @@
-import type { BenchResults } from '../results.ts';
+import type { BenchResults, ModelRun } from '../results.ts';
 import { compareHeading, formatCompare, formatFigure, formatTarget } from './format.ts';
 
 function table(header: string[], rows: string[][]): string {
@@ -10,7 +10,16 @@ function table(header: string[], rows: string[][]): string {
 /** The results as plain-text tables for the terminal: median (min–max over rounds). */
 export function consoleReport(results: BenchResults): string {
   const out: string[] = [];
-  for (const pair of results.pairs) {
+  for (const run of results.runs) {
+    out.push(`\n== ${run.model.id} (${String(run.settings.rounds)} rounds; defaults ${String(run.settings.poolThreads)}×${String(run.settings.sequencesPerThread)}, ${String(run.settings.llamaThreads)} llama.cpp thread(s)) ==`);
+    runReport(run, out);
+  }
+  out.push(`\n${results.runs.length} model(s) in ${Math.round(results.durationS)} s; median (min–max) over the rounds.`);
+  return out.join('\n');
+}
+
+function runReport(run: ModelRun, out: string[]): void {
+  for (const pair of run.pairs) {
     out.push(`\n${pair.id}. ${pair.title}`);
     if (!pair.available) {
       out.push(`   ${pair.notes.join(' ')}`);
@@ -27,6 +36,4 @@ export function consoleReport(results: BenchResults): string {
     out.push(table(header, rows));
     for (const target of pair.targets) out.push(`   ${formatTarget(target)}`);
   }
-  out.push(`\n${results.pairs.length} pairs in ${Math.round(results.durationS)} s; median (min–max) over ${String(results.settings.rounds)} rounds.`);
-  return out.join('\n');
 }

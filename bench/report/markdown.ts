@@ -1,10 +1,10 @@
-import type { BenchResults, PairResult } from '../results.ts';
+import type { BenchResults, ModelRun, PairResult } from '../results.ts';
 import { compareHeading, formatCompare, formatFigure, formatTarget } from './format.ts';
 
 const escape = (text: string) => text.replace(/\|/g, '\\|');
 
-function pairSection(pair: PairResult): string {
-  const lines = [`### ${pair.id}. ${pair.title}`, ''];
+function pairSection(pair: PairResult, level = '###'): string {
+  const lines = [`${level}# ${pair.id}. ${pair.title}`, ''];
   if (!pair.available) return [...lines, ...pair.notes, ''].join('\n');
   const header = ['Metric', pair.columns.a, ...(pair.columns.b ? [pair.columns.b] : []), compareHeading(pair)].filter((h) => h !== '');
   lines.push(`| ${header.map(escape).join(' | ')} |`, `|${header.map((_h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
@@ -24,10 +24,38 @@ function pairSection(pair: PairResult): string {
   return lines.join('\n');
 }
 
-/** docs/benchmarks.md: machine, method, every table, the targets, then the hand-written findings. */
-export function markdownReport(results: BenchResults, findings: string): string {
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 0)} MiB`;
+
+/** Rows that exist for every model, side by side: the figures that change with the model's size. */
+function sideBySide(runs: ModelRun[]): string[] {
+  const wanted: Array<[number, (metric: string) => boolean]> = [
+    [1, (m) => m === 'latency p50'],
+    [1, (m) => m.startsWith('latency p50, orchestrator')],
+    [2, () => true],
+    [5, (m) => m.endsWith('(default)')],
+    [7, (m) => m.startsWith('worker PSS, peak') || m.startsWith('worker RSS, peak')],
+  ];
+  const lines = [`| Pair | Metric | ${runs.map((r) => r.model.id).join(' | ')} |`, `|---|---|${runs.map(() => '---:').join('|')}|`];
+  for (const [id, match] of wanted) {
+    const metrics = new Set(runs.flatMap((r) => r.pairs.find((p) => p.id === id && p.available)?.rows.filter((row) => match(row.metric)).map((row) => row.metric) ?? []));
+    for (const metric of metrics) {
+      const cells = runs.map((run) => {
+        const pair = run.pairs.find((p) => p.id === id);
+        const row = pair?.rows.find((r) => r.metric === metric);
+        if (!pair || !row) return '';
+        const own = row.a ? `${formatFigure(row.a, row.unit)} ${row.unit}` : '';
+        const compared = row.compare ? formatCompare(row) : '';
+        return [own, compared && `${compareHeading(pair).replace(/^orchestrator /, '')} ${compared}`].filter(Boolean).join('; ');
+      });
+      lines.push(`| ${id} | ${escape(metric)} | ${cells.map(escape).join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
+/** docs/benchmarks.md: machine, models, chart, side-by-side figures, targets, every table, then the hand-written findings. */
+export function markdownReport(results: BenchResults, findings: string, chartFile?: string): string {
   const m = results.machine;
-  const targets = results.pairs.flatMap((p) => p.targets.map((t) => ({ pair: p, t })));
   return [
     '# Benchmarks',
     '',
@@ -39,8 +67,8 @@ export function markdownReport(results: BenchResults, findings: string): string 
       'orchestrator (A) and its baseline (B) back to back, alternating which goes first, on the same machine at the ' +
       'same time of day, so that noise from other processes reaches both sides. A ratio or difference is computed per ' +
       'round (A and B of the same round) before taking the median. The orchestrator runs from the build (`dist/`), as ' +
-      'an API process and a worker process on a private Redis started by the bench; the load generators run in the ' +
-      'bench process on the same machine.',
+      'an API process and a worker process on a private Redis started by the bench, with the settings it chooses itself ' +
+      'for the model; the load generators run in the bench process on the same machine.',
     '',
     '## Machine',
     '',
@@ -53,18 +81,41 @@ export function markdownReport(results: BenchResults, findings: string): string 
     `| Libraries | ${Object.entries(m.libraries).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
     `| llama.cpp | ${m.llamaCpp} |`,
     `| Redis | ${m.redis} |`,
-    `| Model | \`${results.model.setting}\` → ${results.model.id}: ${results.model.served} (${(results.model.servedBytes / 1024 / 1024).toFixed(2)} MiB) |`,
     `| Commit | ${m.gitCommit} |`,
     `| Load average (1, 5, 15 min) | before ${m.loadAverageBefore.join(', ')}; after ${m.loadAverageAfter.join(', ')} |`,
-    `| Settings | ${Object.entries(results.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(', ')} |`,
     '',
+    '## Models',
+    '',
+    '| Model | Served | Parameters | Default settings, as the system chose them | Bench settings |',
+    '|---|---|---:|---|---|',
+    ...results.runs.map((run) => {
+      const s = run.settings;
+      const bench = Object.entries(s)
+        .filter(([k]) => ['rounds', 'durationMs', 'clients', 'msPerToken', 'source'].includes(k))
+        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+        .join(', ');
+      return `| \`${run.model.setting}\` → ${run.model.id}${run.model.randomWeights ? ' (random weights: cost real, text noise)' : ''} | ${run.model.served} (${mib(run.model.servedBytes)}) | ${run.model.parameters?.toLocaleString('en-US') ?? ''} | ${escape(String(s.defaultsChosen ?? `${String(s.poolThreads)}×${String(s.sequencesPerThread)}`))} | ${bench} |`;
+    }),
+    '',
+    ...(chartFile ? ['## At a glance', '', `![Ratio to the baseline per target and model](${chartFile})`, ''] : []),
+    ...(results.runs.length > 1 ? ['## Side by side', '', ...sideBySide(results.runs), ''] : []),
     '## Targets',
     '',
-    ...(targets.length === 0 ? ['No target was measured in this run.'] : targets.map(({ pair, t }) => `- Pair ${pair.id}: ${formatTarget(t)}`)),
-    '',
+    ...results.runs.flatMap((run) => {
+      const targets = run.pairs.flatMap((p) => p.targets.map((t) => ({ pair: p, t })));
+      return [
+        `${run.model.id}:`,
+        '',
+        ...(targets.length === 0 ? ['- No target was measured in this run.'] : targets.map(({ pair, t }) => `- Pair ${pair.id}: ${formatTarget(t)}`)),
+        '',
+      ];
+    }),
     '## Results',
     '',
-    ...results.pairs.map(pairSection),
+    ...results.runs.flatMap((run) => [
+      ...(results.runs.length > 1 ? [`## ${run.model.id}`, ''] : []),
+      ...run.pairs.map((pair) => pairSection(pair, results.runs.length > 1 ? '###' : '##')),
+    ]),
     '## Running it',
     '',
     '`npm run bench` builds the project, starts a private `redis-server`, the API and worker processes and the ' +
@@ -73,12 +124,14 @@ export function markdownReport(results: BenchResults, findings: string): string 
     '',
     '| Variable | Default | Meaning |',
     '|---|---|---|',
-    '| `BENCH_MODEL` | the shared stories260K | GGUF model loaded by both sides. |',
+    '| `BENCH_MODEL` | the shared stories260K, `synth:qwen2.5-0.5b` | Models, comma-separated: a GGUF file or `synth:<preset>` (made once in `MODELS_DIR`). The first runs every pair; the others pairs 1, 2, 5 and 7, with durations scaled to their speed. |',
     '| `BENCH_ROUNDS` | `5` | Interleaved rounds per pair. |',
     '| `BENCH_DURATION_MS` | `4000` | Length of each timed load phase. |',
     '| `BENCH_LATENCY_REQUESTS` | `30` | Sequential requests per round in pair 1. |',
     '| `BENCH_CLIENTS` | `1,4,16` | Concurrent clients of pair 2. |',
     '| `BENCH_SETTINGS` | `1x1@1,1x2@1,2x1,2x2,1x2` | Pool threads × sequences of pair 5 (the system\'s default settings are always included); `@n`: n llama.cpp threads per pool thread. |',
+    '| `BENCH_LARGE_SETTINGS` | `1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1` | The same, for a model of 64 MiB or more. |',
+    '| `BENCH_LARGE_SETTINGS` | `1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1` | The same, for a model of 64 MiB or more. |',
     '| `BENCH_QUEUE_CLIENTS` | `8` | Closed-loop clients of pair 3. |',
     '| `BENCH_CONNECTIONS` | `16` | autocannon connections of pair 4. |',
     '| `BENCH_LLAMA_THREADS` | system default | llama.cpp threads per pool thread, both sides. |',

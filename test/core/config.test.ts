@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config.ts';
 
@@ -8,8 +7,9 @@ describe('loadConfig', () => {
     expect(config.PORT).toBe(8080);
     expect(config.USE_INT8).toBe(true);
     expect(config.REDIS_PREFIX).toBe('llmo');
-    expect(config.SEQUENCES_PER_THREAD).toBe(1);
-    expect(config.POOL_THREADS).toBe(Math.min(os.availableParallelism(), 4));
+    // Left to the worker, which chooses them from the model (test/core/inference-plan.test.ts).
+    expect(config.SEQUENCES_PER_THREAD).toBeUndefined();
+    expect(config.POOL_THREADS).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 

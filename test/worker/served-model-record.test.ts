@@ -19,6 +19,7 @@ describe('the served-model record', () => {
       trainContextSize: undefined,
       randomWeights: false,
       hasChatTemplate: true,
+    shape: undefined,
     },
   };
   const model = { contextSize: 512, hasChatTemplate: true, loadMs: 12.6 } as ModelInfo;

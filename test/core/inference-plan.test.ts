@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { planInference, SMALL_MODEL_BYTES } from '../../core/model/inference-plan.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const machine = { cores: 2, memoryBytes: 24 * GiB };
+const defaults = { CONTEXT_SIZE: 2048 };
+/** stories260K's Q8_0 copy, and a Qwen2.5-0.5B shape at Q8_0 (24 layers, 14 heads, 2 KV heads, 896 wide). */
+const tiny = { sizeBytes: 0.47 * MiB, shape: { layers: 5, embedding: 64, heads: 8, kvHeads: 4 }, trainContextSize: 512 };
+const qwen = { sizeBytes: 507 * MiB, shape: { layers: 24, embedding: 896, heads: 14, kvHeads: 2 }, trainContextSize: 32768 };
+const llama8b = { sizeBytes: 8 * GiB, shape: { layers: 32, embedding: 4096, heads: 32, kvHeads: 8 }, trainContextSize: 131072 };
+
+describe('planInference: default settings from the model and the machine', () => {
+  it('gives a small model one single-threaded pool thread per core', () => {
+    const plan = planInference(tiny, defaults, machine);
+    expect(plan).toMatchObject({ poolThreads: 2, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 2 });
+    expect(plan.reason).toMatch(/^POOL_THREADS=2, SEQUENCES_PER_THREAD=1, LLAMA_THREADS=1: .*under 64 MiB/);
+    expect(planInference(tiny, defaults, { cores: 16, memoryBytes: 64 * GiB }).poolThreads).toBe(4);
+  });
+
+  it('gives a large model one copy of the weights, all cores and batched sequences', () => {
+    const plan = planInference(qwen, defaults, machine);
+    expect(plan).toMatchObject({ poolThreads: 1, sequencesPerThread: 4, llamaThreads: 2, weightCopies: 1 });
+    expect(plan.reason).toContain('one pool thread holds one copy of the weights');
+    // 24 layers × 2 KV heads × 64 dims × 2 (K and V) × 2 bytes × 2048 tokens = 24 MiB.
+    expect(plan.reason).toContain('24 MiB of KV cache per sequence at context 2048');
+    expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB }).llamaThreads).toBe(8);
+  });
+
+  it('takes fewer sequences when their KV caches and the weights would not fit the memory', () => {
+    // 8 GiB of weights and 1 GiB of KV cache per sequence at 8192 tokens, on 12 GiB: 75% leaves room for one.
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 12 * GiB }).sequencesPerThread).toBe(1);
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 16 * GiB }).sequencesPerThread).toBe(4);
+  });
+
+  it('caps the context at the trained one when sizing KV caches', () => {
+    expect(planInference(tiny, { CONTEXT_SIZE: 8192 }, machine).reason).not.toContain('KV');
+    expect(planInference(qwen, { CONTEXT_SIZE: 1 << 20 }, machine).reason).toContain('at context 32768');
+  });
+
+  it('lets every explicit setting win and derives the rest from it', () => {
+    expect(planInference(qwen, { ...defaults, POOL_THREADS: 2, SEQUENCES_PER_THREAD: 1 }, machine)).toMatchObject({ poolThreads: 2, sequencesPerThread: 1, llamaThreads: 1 });
+    expect(planInference(tiny, { ...defaults, LLAMA_THREADS: 2 }, machine)).toMatchObject({ poolThreads: 1, llamaThreads: 2 });
+    expect(planInference(tiny, { ...defaults, SEQUENCES_PER_THREAD: 3 }, machine)).toMatchObject({ poolThreads: 2, sequencesPerThread: 3 });
+    const plan = planInference(qwen, { ...defaults, LLAMA_THREADS: 1 }, machine);
+    expect(plan).toMatchObject({ poolThreads: 1, llamaThreads: 1 });
+    expect(plan.reason).toContain('LLAMA_THREADS=1 (set)');
+  });
+
+  it('draws the line between small and large at SMALL_MODEL_BYTES', () => {
+    expect(planInference({ ...qwen, sizeBytes: SMALL_MODEL_BYTES - 1 }, defaults, machine).poolThreads).toBe(2);
+    expect(planInference({ ...qwen, sizeBytes: SMALL_MODEL_BYTES }, defaults, machine).poolThreads).toBe(1);
+  });
+});
