@@ -5,6 +5,9 @@
  *   quantize <in.gguf> <out.gguf>  Q8_0 copy of an F32/F16/BF16 model
  *   pull <uri>                     download a model into MODELS_DIR (once; resumable)
  *   tiny <out.gguf> [--seed N]     write the builtin random-weight Llama
+ *   synth <preset> <out.gguf> [--seed N]
+ *                                  write random weights in a real model's shape (synth:<preset>)
+ *   synth [--list]                 the synth presets: shape, parameters, F32 and Q8_0 sizes
  *
  * Problems with a model print one line saying what is wrong, never a stack trace.
  */
@@ -21,6 +24,15 @@ import { ggmlTypeName, GgufValueType } from '../core/model/gguf-types.ts';
 import { describeModel } from '../core/model/model-facts.ts';
 import { needsQ8_0, quantizationName } from '../core/model/quantization.ts';
 import { quantizeToQ8_0 } from '../core/model/quantize.ts';
+import {
+  DEFAULT_SYNTH_SEED,
+  findSynthPreset,
+  SYNTH_PRESET_NAMES,
+  SYNTH_PRESETS,
+  synthModelSize,
+  writeSynthModel,
+  type SynthPresetName,
+} from '../core/model/synth-model.ts';
 import { DEFAULT_TINY_SEED, writeTinyModel } from '../core/model/tiny-model.ts';
 
 const USAGE = `usage: npm run model -- <command>
@@ -28,10 +40,14 @@ const USAGE = `usage: npm run model -- <command>
   quantize <in.gguf> <out.gguf>  write a Q8_0 copy of an F32/F16/BF16 model
   pull <uri>                     download hf:<user>/<repo>/<file>.gguf or an https URL into MODELS_DIR
   tiny <out.gguf> [--seed N]     write the builtin random-weight Llama (builtin:tiny)
+  synth <preset> <out.gguf> [--seed N]
+                                 write random weights in a real model's shape (synth:<preset>)
+  synth [--list]                 list the synth presets: shape, parameters, F32 and Q8_0 sizes
 `;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+const human = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : mib(bytes));
 const TYPE_NAMES = Object.fromEntries(Object.entries(GgufValueType).map(([name, id]) => [id, name.toLowerCase()]));
 
 function show(value: GgufValue): string {
@@ -74,8 +90,41 @@ function info(file: GgufFile): void {
   table([...byType].map(([type, { count, bytes }]) => [`  ${type}`, `${count} tensors`, mib(bytes)]));
 }
 
+function listSynthPresets(): void {
+  const rows = SYNTH_PRESET_NAMES.map((name) => {
+    const p = SYNTH_PRESETS[name];
+    const size = synthModelSize(name);
+    return [
+      `  synth:${name}`,
+      `${p.embd} wide, ${p.layers} layers, ${p.heads}/${p.kvHeads} heads, FFN ${p.ff}, vocab ${p.vocab}, context ${p.context}`,
+      size.parameters.toLocaleString('en-US'),
+      human(size.f32Bytes),
+      human(size.q8_0Bytes),
+    ];
+  });
+  table([['  preset', 'shape (heads/KV heads)', 'parameters', 'F32', 'Q8_0'], ...rows]);
+  out();
+  out('Random weights in these shapes: real cost per token and memory, but the text is noise.');
+}
+
+function synth(preset: SynthPresetName, target: string, seed: number): void {
+  const started = performance.now();
+  const progress = process.stderr.isTTY === true;
+  const bytes = writeSynthModel(target, preset, seed, {
+    onTensor: progress ? (done, total) => process.stderr.write(`\r  tensor ${done}/${total}`) : undefined,
+  });
+  if (progress) process.stderr.write('\r\x1b[K');
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const { parameters } = synthModelSize(preset);
+  out(`${target}: synth:${preset} (${SYNTH_PRESETS[preset].description}), seed ${seed}, ${parameters.toLocaleString('en-US')} parameters, ` +
+    `F32, ${bytes} bytes (${human(bytes)}) in ${seconds} s. Its output is noise.`);
+}
+
+/** A command line that cannot be run: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { seed: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   const [command, ...args] = positionals;
   if (values.help || command === undefined) {
     process.stdout.write(USAGE);
@@ -119,6 +168,21 @@ async function main(argv: string[]): Promise<number> {
       out(`${target}: random-weight Llama (seed ${seed}), ${bytes} bytes. Its output is noise.`);
       return 0;
     }
+    case 'synth': {
+      if (args.length === 0 && values.seed === undefined) {
+        listSynthPresets();
+        return 0;
+      }
+      const preset = args[0] === undefined ? undefined : findSynthPreset(args[0]);
+      if (args[0] !== undefined && preset === undefined) {
+        throw new UsageError(`unknown synth preset "${args[0]}"; the presets are ${SYNTH_PRESET_NAMES.join(', ')}.`);
+      }
+      if (preset === undefined || args.length !== 2 || values.list) break;
+      const seed = values.seed === undefined ? DEFAULT_SYNTH_SEED : Number(values.seed);
+      if (!Number.isInteger(seed) || seed < 0) break;
+      synth(preset, path.resolve(args[1]!), seed);
+      return 0;
+    }
   }
   process.stderr.write(USAGE);
   return 2;
@@ -133,7 +197,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (!(error instanceof ModelError)) throw error;
+  if (!(error instanceof ModelError) && !(error instanceof UsageError)) throw error;
   process.stderr.write(`${error.message}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 }

@@ -1,16 +1,28 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { ModelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { redactUrl } from '../redact-url.ts';
 import { downloadModel } from './download.ts';
+import { withFileLock } from './file-lock.ts';
 import { readGguf } from './gguf-reader.ts';
 import { ensureQ8_0 } from './int8-copy.ts';
 import { describeModel, type ModelFacts } from './model-facts.ts';
 import { modelFingerprint } from './model-fingerprint.ts';
-import { BUILTIN_TINY, modelIdFor, modelName, modelSetting, SHARED_TINY_MODEL, TINY_MODEL_NAME } from './model-naming.ts';
+import {
+  BUILTIN_TINY,
+  isSynthModel,
+  modelIdFor,
+  modelName,
+  modelSetting,
+  SHARED_TINY_MODEL,
+  synthModelName,
+  synthPresetOf,
+  TINY_MODEL_NAME,
+} from './model-naming.ts';
 import { isRemoteModel } from './model-uri.ts';
+import { synthModelSize, writeSynthModel } from './synth-model.ts';
 import { writeTinyModel } from './tiny-model.ts';
 
 export interface ModelSource {
@@ -30,10 +42,10 @@ export interface ModelSource {
 
 /**
  * Finds the model to serve and makes it ready to load, in the main thread before any pool thread
- * starts: downloads a remote model once, writes builtin:tiny, checks the GGUF header, and with
- * USE_INT8 makes (once) and picks the Q8_0 copy of a float model. With MODEL unset, a default
- * that cannot be fetched falls back to the shared stories260K, else to builtin:tiny, with one
- * warning. Every user-facing failure is a `ModelError` with a message meant for the user.
+ * starts: downloads a remote model once, writes builtin:tiny or synth:<preset>, checks the GGUF
+ * header, and with USE_INT8 makes (once) and picks the Q8_0 copy of a float model. With MODEL
+ * unset, a default that cannot be fetched falls back to the shared stories260K, else to
+ * builtin:tiny, with one warning. Every user-facing failure is a `ModelError` with a message meant for the user.
  */
 export async function resolveModelSource(
   config: Config,
@@ -92,6 +104,7 @@ async function obtain(setting: string, config: Config, logger: Logger): Promise<
     }
     return file;
   }
+  if (isSynthModel(setting)) return await obtainSynth(setting, dir, logger);
   if (setting.toLowerCase().startsWith('builtin:')) {
     throw new ModelError('model_unknown_builtin', `MODEL=${setting}: unknown builtin model; the only one is ${BUILTIN_TINY}.`);
   }
@@ -108,6 +121,49 @@ async function obtain(setting: string, config: Config, logger: Logger): Promise<
     throw new ModelError('model_missing', `MODEL=${setting}: no such file (${file}). Set MODEL to a .gguf file, a hf:/https: model URI, or ${BUILTIN_TINY}.`);
   }
   if (statSync(file).isDirectory()) throw new ModelError('model_not_gguf', `MODEL=${setting} is a directory; name a .gguf file in it.`);
+  return file;
+}
+
+/**
+ * `synth:<preset>` written once into MODELS_DIR as `synth-<preset>.gguf`. Processes starting
+ * together write it once (lock file); the others wait for it. The write is synchronous (gigabytes,
+ * tens of seconds) so the lock's own timer cannot run meanwhile: the lock is touched after each
+ * tensor instead, or a waiting process would take it for a dead one's.
+ */
+async function obtainSynth(setting: string, dir: string, logger: Logger): Promise<string> {
+  const preset = synthPresetOf(setting);
+  const file = path.join(dir, `${synthModelName(preset)}.gguf`);
+  if (existsSync(file)) return file;
+  ensureDir(dir);
+  const lock = `${file}.lock`;
+  const touchLock = () => {
+    try {
+      const now = new Date();
+      utimesSync(lock, now, now);
+    } catch {
+      // taken over meanwhile: this write still completes and renames atomically
+    }
+  };
+  try {
+    await withFileLock(
+      lock,
+      async () => {
+        if (existsSync(file)) return;
+        logger.info({ file, preset }, 'writing the synth random-weight model (once; later starts reuse it)');
+        const started = performance.now();
+        const bytes = writeSynthModel(file, preset, undefined, { onTensor: touchLock });
+        logger.info({ file, bytes, ms: Math.round(performance.now() - started) }, 'wrote the synth random-weight model');
+      },
+      { onWait: () => logger.info({ file }, 'another process is writing the synth model: waiting for it') },
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC') {
+      const gb = (synthModelSize(preset).f32Bytes / 1e9).toFixed(2);
+      throw new ModelError('models_dir_unusable', `cannot write ${file} (${code}); it needs ${gb} GB: set MODELS_DIR to a writable directory with room for it.`);
+    }
+    throw error;
+  }
   return file;
 }
 
