@@ -41,7 +41,8 @@ export interface ApiService {
 /** Builds the API's connections and app. Listening is the caller's business. */
 export async function startApiService(config: Config, redisUrl: string, logger: Logger): Promise<ApiService> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands');
+  // Every request's commands share it: under load those of requests arriving together go in one write.
+  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands', { autoPipelining: true });
   await waitReady(redis, 10_000);
   await assertNoEviction(redis, logger);
   const queue = createQueue(config, redis);
