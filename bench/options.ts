@@ -24,11 +24,11 @@ export interface BenchOptions {
   /** Concurrent clients of the throughput pair. `BENCH_CLIENTS`, default `1,4,16`. */
   clients: number[];
   /**
-   * Pool threads × sequences of the settings pair, optionally `@<llama.cpp threads>`.
+   * Pool threads × [contexts per thread ×] sequences per context of the settings pair, optionally `@<llama.cpp threads>`.
    * `BENCH_SETTINGS`, default `1x1@1,1x2@1,2x1,2x2,1x2`; the system's default settings are always included.
    */
   settings: BenchSetting[];
-  /** Pair 5's settings on a large model (the first models' are tuned for a tiny one). `BENCH_LARGE_SETTINGS`, default `1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1`. */
+  /** Pair 5's settings on a large model (the first models' are tuned for a tiny one). `BENCH_LARGE_SETTINGS`, default `1x1@1,2x1@1,2x2@1,1x4@2,1x2x1@1,1x4x1@1`. */
   largeSettings: BenchSetting[];
   /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
   queueClients: number;
@@ -57,6 +57,8 @@ const int = (value: string | undefined, fallback: number, name: string): number 
 
 export interface BenchSetting {
   poolThreads: number;
+  /** Contexts per pool thread; 1 unless given. */
+  contexts?: number;
   sequences: number;
   /** llama.cpp threads per pool thread; undefined: BENCH_LLAMA_THREADS, else the system's default. */
   llamaThreads?: number;
@@ -64,9 +66,16 @@ export interface BenchSetting {
 
 export function parseSettings(value: string): BenchSetting[] {
   return value.split(',').map((item) => {
-    const match = /^\s*(\d+)\s*x\s*(\d+)\s*(?:@\s*(\d+))?\s*$/i.exec(item);
-    if (!match?.[1] || !match[2]) throw new Error(`BENCH_SETTINGS: "${item}" is not <pool threads>x<sequences>[@<llama.cpp threads>]`);
-    return { poolThreads: Number(match[1]), sequences: Number(match[2]), ...(match[3] ? { llamaThreads: Number(match[3]) } : {}) };
+    const match = /^\s*(\d+)\s*x\s*(\d+)\s*(?:x\s*(\d+))?\s*(?:@\s*(\d+))?\s*$/i.exec(item);
+    if (!match?.[1] || !match[2]) {
+      throw new Error(`BENCH_SETTINGS: "${item}" is not <pool threads>x[<contexts>x]<sequences>[@<llama.cpp threads>]`);
+    }
+    const [pool, second, third, threads] = [match[1], match[2], match[3], match[4]].map((v) => (v === undefined ? undefined : Number(v)));
+    return {
+      poolThreads: pool ?? 1,
+      ...(third === undefined ? { sequences: second ?? 1 } : { contexts: second ?? 1, sequences: third }),
+      ...(threads === undefined ? {} : { llamaThreads: threads }),
+    };
   });
 }
 
@@ -79,7 +88,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bench
     latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
     clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
     settings: parseSettings(env.BENCH_SETTINGS || '1x1@1,1x2@1,2x1,2x2,1x2'),
-    largeSettings: parseSettings(env.BENCH_LARGE_SETTINGS || '1x1@1,2x1@1,2x2@1,1x2@2,1x4@2,1x4@1'),
+    largeSettings: parseSettings(env.BENCH_LARGE_SETTINGS || '1x1@1,2x1@1,2x2@1,1x4@2,1x2x1@1,1x4x1@1'),
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,

@@ -93,7 +93,13 @@ async function runModel(options: BenchOptions, index: number, pairsWanted: numbe
     const defaults = loadConfig({});
     const plan = planInference(model.facts, { LLAMA_THREADS: options.llamaThreads, CONTEXT_SIZE: defaults.CONTEXT_SIZE });
     const large = model.sizeBytes >= SMALL_MODEL_BYTES;
-    const settings: StackSettings = { poolThreads: plan.poolThreads, sequences: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, systemDefault: { llamaThreads: options.llamaThreads } };
+    const settings: StackSettings = {
+      poolThreads: plan.poolThreads,
+      contexts: plan.contextsPerThread,
+      sequences: plan.sequencesPerThread,
+      llamaThreads: plan.llamaThreads,
+      systemDefault: { llamaThreads: options.llamaThreads },
+    };
     log(`starting the system and the node-llama-cpp baseline (${model.id}; ${plan.reason})`);
     const launch = async (name: string, s: StackSettings) => {
       const stack = await startStack(`m${index + 1}-${name}`, s, { redisUrl: shared.redisUrl, model: model.env.MODEL ?? model.served, fromSources: options.fromSources, env: model.env });
@@ -110,7 +116,7 @@ async function runModel(options: BenchOptions, index: number, pairsWanted: numbe
     const stack = await launch('default', settings);
     llama = await startBaseline<LlamaCommand>('./llama-baseline.ts', {
       BENCH_MODEL_PATH: model.served,
-      BENCH_CONTEXTS: String(plan.poolThreads),
+      BENCH_CONTEXTS: String(plan.poolThreads * plan.contextsPerThread),
       BENCH_SEQUENCES: String(plan.sequencesPerThread),
       BENCH_THREADS: String(plan.llamaThreads),
       BENCH_CONTEXT_SIZE: String(defaults.CONTEXT_SIZE),
@@ -151,7 +157,7 @@ async function runModel(options: BenchOptions, index: number, pairsWanted: numbe
     const idleAfter = { api: memoryOf(stack.api.child.pid), worker: memoryOf(stack.worker.child.pid) };
     if (wanted(5, 'Thread/sequence settings')) pairs.push(await settingsTable(ctx));
     if (wanted(6, 'INT8 (Q8_0 vs F32)')) {
-      pairs.push(await int8(ctx, model, { contexts: plan.poolThreads, sequences: plan.sequencesPerThread, threads: plan.llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
+      pairs.push(await int8(ctx, model, { contexts: plan.poolThreads * plan.contextsPerThread, sequences: plan.sequencesPerThread, threads: plan.llamaThreads, contextSize: defaults.CONTEXT_SIZE }));
     }
     if (pairsWanted.includes(7) && load) {
       const samples = { idleBefore, idleAfter, generateLoad: load.peaks, ...(hits ? { cacheHitLoad: hits.apiPeaks } : {}) };
@@ -175,6 +181,7 @@ async function runModel(options: BenchOptions, index: number, pairsWanted: numbe
         clients: scaled.clients,
         msPerToken: Math.round(msPerToken * 100) / 100,
         poolThreads: plan.poolThreads,
+        contextsPerThread: plan.contextsPerThread,
         sequencesPerThread: plan.sequencesPerThread,
         llamaThreads: plan.llamaThreads,
         defaultsChosen: plan.reason,

@@ -4,6 +4,9 @@ import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../tools/role
 
 export interface StackSettings {
   poolThreads: number;
+  /** llama.cpp contexts per pool thread (1 unless set). */
+  contexts?: number;
+  /** Sequences per context. */
   sequences: number;
   /** llama.cpp threads per pool thread; undefined leaves the system's default. */
   llamaThreads: number | undefined;
@@ -45,6 +48,15 @@ function optionalSettings(): { env: Record<string, string>; headers: Record<stri
   return { env, headers };
 }
 
+/** Contexts of a stack (pool threads × contexts per thread): the bare engine gets as many. */
+export const contextsOf = (s: StackSettings) => s.poolThreads * (s.contexts ?? 1);
+
+/** How a stack runs its model, e.g. `1 pool thread × 2 contexts × 2 sequences, 1 llama.cpp thread`. */
+export function settingsLabel(s: StackSettings, llamaThreads: number): string {
+  const contexts = s.contexts ?? 1;
+  return `${s.poolThreads}×${contexts === 1 ? '' : `${contexts}×`}${s.sequences}, ${llamaThreads} llama.cpp thread${llamaThreads === 1 ? '' : 's'}`;
+}
+
 /** An API process and a worker process from the build (or sources), on their own key prefix. */
 export async function startStack(
   name: string,
@@ -66,6 +78,7 @@ export async function startStack(
         : { LLAMA_THREADS: String(settings.systemDefault.llamaThreads) }
       : {
           POOL_THREADS: String(settings.poolThreads),
+          CONTEXTS_PER_THREAD: String(settings.contexts ?? 1),
           SEQUENCES_PER_THREAD: String(settings.sequences),
           ...(settings.llamaThreads === undefined ? {} : { LLAMA_THREADS: String(settings.llamaThreads) }),
         }),

@@ -31,7 +31,7 @@ export async function startToolStack(name: string): Promise<ToolStack> {
   const model = await resolveBenchModel(options.models[0] ?? '', workDir, options.modelsDir);
   const redis = await LocalRedis.start();
   const plan = planInference(model.facts, { LLAMA_THREADS: options.llamaThreads, CONTEXT_SIZE: defaults.CONTEXT_SIZE });
-  const settings = { poolThreads: plan.poolThreads, sequences: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, systemDefault: { llamaThreads: options.llamaThreads } };
+  const settings = { poolThreads: plan.poolThreads, contexts: plan.contextsPerThread, sequences: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, systemDefault: { llamaThreads: options.llamaThreads } };
   const stack = await startStack(name, settings, { redisUrl: redis.url, model: model.env.MODEL ?? model.served, fromSources: false, env: model.env });
   return {
     stack,

@@ -48,7 +48,8 @@ export const configSchema = z.object({
 
   /**
    * Model: a `.gguf` path, a remote URI (`hf:<user>/<repo>/<file>.gguf`, `https://…/x.gguf`; downloaded
-   * once into MODELS_DIR) or `builtin:tiny` (random weights). Default: unset, meaning DEFAULT_MODEL_URI,
+   * once into MODELS_DIR), `builtin:tiny` or `synth:<preset>` (random weights; real shapes for the latter).
+   * Default: unset, meaning DEFAULT_MODEL_URI,
    * falling back to `../shared/models/stories260K.gguf`, then `builtin:tiny`, when it cannot be fetched.
    */
   MODEL: z.string().min(1).optional(),
@@ -68,9 +69,14 @@ export const configSchema = z.object({
    * one per core (at most 4) for a small model, 1 for a large one.
    */
   POOL_THREADS: int(1, 64).optional(),
-  /** Sequences per pool thread, batched in one llama.cpp context. Default: 1 for a small model, up to 4 for a large one. */
+  /**
+   * llama.cpp contexts per pool thread, sharing its copy of the weights and decoding in parallel.
+   * Default: 1 for a small model; one per core (at most 4) for a large one.
+   */
+  CONTEXTS_PER_THREAD: int(1, 64).optional(),
+  /** Sequences per context, batched together. Default: 1 for a small model, 2 for a large one (fewer if memory is short). */
   SEQUENCES_PER_THREAD: int(1, 64).optional(),
-  /** llama.cpp threads per pool thread. Default: CPU cores / pool threads, at least 1. */
+  /** llama.cpp threads per context. Default: CPU cores / (pool threads × contexts), at least 1. */
   LLAMA_THREADS: int(1, 256).optional(),
   /**
    * Jobs each pool thread takes beyond its sequences, waiting in the thread to start the moment a

@@ -22,7 +22,7 @@ export interface Generation {
   cancel(): void;
 }
 
-/** The worker's inference engine: POOL_THREADS threads, each with one model and SEQUENCES_PER_THREAD sequences. */
+/** The worker's inference engine: POOL_THREADS threads, each with one copy of the model and its contexts' sequences. */
 export class InferencePool {
   private constructor(
     private readonly piscina: Piscina,
@@ -42,7 +42,7 @@ export class InferencePool {
       filename: fileURLToPath(entryFile),
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: settings.sequences + prefetch,
+      concurrentTasksPerWorker: settings.contexts * settings.sequences + prefetch,
       idleTimeout: Number.POSITIVE_INFINITY,
       // Threads must keep their event loops free between awaits so cancel messages arrive.
       atomics: 'disabled',
@@ -57,7 +57,8 @@ export class InferencePool {
         cause: error,
       });
     }
-    return new InferencePool(piscina, { ...model, ...known }, threads * settings.sequences, threads * (settings.sequences + prefetch));
+    const perThread = settings.contexts * settings.sequences;
+    return new InferencePool(piscina, { ...model, ...known }, threads * perThread, threads * (perThread + prefetch));
   }
 
   generate(input: { prompt?: string; messages?: ChatMessage[]; sampling: Sampling }, onToken: (event: TokenEvent) => void): Generation {

@@ -6,7 +6,11 @@ import type { ChatMessage, FinishReason, Sampling, Timings } from '../core/job-c
 export interface ThreadSettings {
   modelPath: string;
   contextSize: number;
+  /** llama.cpp contexts of the thread, all on its one copy of the model; each decodes on its own llama.cpp threads. */
+  contexts: number;
+  /** Sequences of each context, batched together. */
   sequences: number;
+  /** llama.cpp threads of each context. */
   threads: number;
   /** Token text after a generation's first chunk is sent to the main thread in batches this far apart (ms). */
   tokenFlushMs: number;

@@ -1,6 +1,8 @@
 /**
  * A piscina pool thread: loads the model once (the thread becomes ready only then) and serves
- * SEQUENCES_PER_THREAD generations at a time from one llama.cpp context, which batches them.
+ * CONTEXTS_PER_THREAD × SEQUENCES_PER_CONTEXT generations at a time. The contexts share the one
+ * copy of the weights and decode in parallel, each on its own llama.cpp threads (node-llama-cpp
+ * runs a context's decoding off this thread); each batches its own sequences.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
@@ -25,12 +27,11 @@ const loadStart = performance.now();
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath: settings.modelPath });
 const contextSize = Math.min(settings.contextSize, model.trainContextSize);
-const context = await model.createContext({
-  contextSize,
-  sequences: settings.sequences,
-  threads: settings.threads,
-});
-const freeSequences: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => context.getSequence());
+const freeSequences: LlamaContextSequence[] = [];
+for (let i = 0; i < settings.contexts; i++) {
+  const context = await model.createContext({ contextSize, sequences: settings.sequences, threads: settings.threads });
+  for (let j = 0; j < settings.sequences; j++) freeSequences.push(context.getSequence());
+}
 /** Tasks waiting for a sequence that is still being cleared after its previous job returned. */
 const sequenceWaiters: ((sequence: LlamaContextSequence) => void)[] = [];
 

@@ -12,11 +12,25 @@ import { InferencePool } from './inference-pool.ts';
 export async function loadModelPool(config: Config, source: ModelSource, logger: Logger, tokenFlushMs: number): Promise<InferencePool> {
   const plan = planInference(source.facts, config);
   logger.info(
-    { model: source.path, poolThreads: plan.poolThreads, sequencesPerThread: plan.sequencesPerThread, llamaThreads: plan.llamaThreads, prefetchPerThread: config.PREFETCH_PER_THREAD },
+    {
+      model: source.path,
+      poolThreads: plan.poolThreads,
+      contextsPerThread: plan.contextsPerThread,
+      sequencesPerContext: plan.sequencesPerThread,
+      llamaThreads: plan.llamaThreads,
+      prefetchPerThread: config.PREFETCH_PER_THREAD,
+    },
     `inference settings: ${plan.reason}`,
   );
   const pool = await InferencePool.start(
-    { modelPath: source.path, contextSize: config.CONTEXT_SIZE, sequences: plan.sequencesPerThread, threads: plan.llamaThreads, tokenFlushMs },
+    {
+      modelPath: source.path,
+      contextSize: config.CONTEXT_SIZE,
+      contexts: plan.contextsPerThread,
+      sequences: plan.sequencesPerThread,
+      threads: plan.llamaThreads,
+      tokenFlushMs,
+    },
     plan.poolThreads,
     config.PREFETCH_PER_THREAD,
     { fileType: source.facts.quantization },

@@ -7,6 +7,7 @@ import { interleaveMany, PROMPT, type BenchContext } from '../context.ts';
 import { closedLoop } from '../load/closed-loop.ts';
 import { generateOnce, JsonClient } from '../load/http-client.ts';
 import { formatFigure } from '../report/format.ts';
+import { contextsOf } from '../system.ts';
 import { targetCheck, type PairResult } from '../results.ts';
 import { figure, percentile, ratioFigure } from '../stats.ts';
 
@@ -27,7 +28,7 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
   const { stack, options, redisUrl } = ctx;
   const defaults = loadConfig({});
   // The system's worker takes its sequences plus the jobs it prefetches; the bare worker gets as many.
-  const concurrency = stack.settings.poolThreads * (stack.settings.sequences + defaults.PREFETCH_PER_THREAD);
+  const concurrency = stack.settings.poolThreads * ((stack.settings.contexts ?? 1) * stack.settings.sequences + defaults.PREFETCH_PER_THREAD);
   const worker = await ctx.startBaseline<never>('./bullmq-noop-worker.ts', {
     BENCH_REDIS_URL: redisUrl,
     BENCH_QUEUE: NOOP_QUEUE,
@@ -94,7 +95,7 @@ export async function queueOverhead(ctx: BenchContext): Promise<PairResult> {
         'Orchestrator: `POST /api/v1/generate` with max_tokens 1, temperature 0, cache off, timed at the HTTP client. ' +
           'Bare: `queue.add` + `job.waitUntilFinished` (QueueEvents) in the bench process, a Worker returning null in another process.',
         `Reference, in the same rounds: node-llama-cpp alone doing the same one-token generations (${options.queueClients} clients, ` +
-          `${stack.settings.poolThreads} context(s) × ${stack.settings.sequences} sequence(s)) runs ${formatFigure(engineRate, 'jobs/s')} jobs/s, ` +
+          `${contextsOf(stack.settings)} context(s) × ${stack.settings.sequences} sequence(s)) runs ${formatFigure(engineRate, 'jobs/s')} jobs/s, ` +
           `${formatFigure(ratioFigure(engineRate, rate.b), '%', { scale: 100 })} of the bare BullMQ figure: ` +
           'no orchestrator of this engine can exceed that ratio on this machine.',
         `Orchestrator ÷ engine alone: ${formatFigure(ratioFigure(rate.a, engineRate), '%', { scale: 100 })}.`,

@@ -2,16 +2,16 @@ import os from 'node:os';
 import { interleaveMany, type BenchContext } from '../context.ts';
 import { targetCheck, type PairResult, type Row } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
-import type { StackSettings, SystemStack } from '../system.ts';
+import { contextsOf, settingsLabel, type StackSettings, type SystemStack } from '../system.ts';
 import { systemTokensPerSecond, THROUGHPUT_MAX_TOKENS } from './throughput.ts';
 
-/** llama.cpp threads a pool thread really uses: the setting, else cores ÷ pool threads (as the system does). */
-const llamaThreadsOf = (s: StackSettings) => s.llamaThreads ?? Math.max(1, Math.floor(os.availableParallelism() / s.poolThreads));
+/** llama.cpp threads a context really uses: the setting, else cores ÷ contexts (as the system does). */
+const llamaThreadsOf = (s: StackSettings) => s.llamaThreads ?? Math.max(1, Math.floor(os.availableParallelism() / contextsOf(s)));
 
-const label = (s: StackSettings) => `${s.poolThreads}×${s.sequences}, ${llamaThreadsOf(s)} llama.cpp thread${llamaThreadsOf(s) === 1 ? '' : 's'}`;
+const label = (s: StackSettings) => settingsLabel(s, llamaThreadsOf(s));
 
 const sameSettings = (a: StackSettings, b: StackSettings) =>
-  a.poolThreads === b.poolThreads && a.sequences === b.sequences && llamaThreadsOf(a) === llamaThreadsOf(b);
+  a.poolThreads === b.poolThreads && (a.contexts ?? 1) === (b.contexts ?? 1) && a.sequences === b.sequences && llamaThreadsOf(a) === llamaThreadsOf(b);
 
 /** Pair 5: aggregate tokens/s of the system for pool threads × sequences, each its own stack, rounds interleaved. */
 export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
@@ -21,12 +21,13 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
   const started: SystemStack[] = [];
   try {
     const listed = options.settings.some((s) =>
-      sameSettings({ poolThreads: s.poolThreads, sequences: s.sequences, llamaThreads: s.llamaThreads ?? options.llamaThreads }, stack.settings),
+      sameSettings({ poolThreads: s.poolThreads, contexts: s.contexts ?? 1, sequences: s.sequences, llamaThreads: s.llamaThreads ?? options.llamaThreads }, stack.settings),
     );
     if (!listed) stacks.push(stack);
     for (const setting of options.settings) {
       const wanted: StackSettings = {
         poolThreads: setting.poolThreads,
+        contexts: setting.contexts ?? 1,
         sequences: setting.sequences,
         llamaThreads: setting.llamaThreads ?? options.llamaThreads,
       };
@@ -34,7 +35,7 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
         stacks.push(stack);
         continue;
       }
-      const name = `s${wanted.poolThreads}x${wanted.sequences}${wanted.llamaThreads === undefined ? '' : `t${wanted.llamaThreads}`}`;
+      const name = `s${wanted.poolThreads}x${wanted.contexts ?? 1}x${wanted.sequences}${wanted.llamaThreads === undefined ? '' : `t${wanted.llamaThreads}`}`;
       const extra = await ctx.startStack(name, wanted);
       started.push(extra);
       stacks.push(extra);
@@ -63,8 +64,8 @@ export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
       rows,
       targets: [targetCheck('defaults ≥ 95% of the best setting', 'default ÷ best', againstBest, '%', 95, 'higher', 100)],
       notes: [
-        `Pool threads × sequences per thread; ${clients} closed-loop clients, max_tokens ${THROUGHPUT_MAX_TOKENS}, ${options.durationMs} ms per round. ` +
-          `llama.cpp threads per pool thread: the system's default (${os.availableParallelism()} cores ÷ pool threads) unless stated. ` +
+        `Pool threads × contexts per thread (when more than 1) × sequences per context; ${clients} closed-loop clients, max_tokens ${THROUGHPUT_MAX_TOKENS}, ${options.durationMs} ms per round. ` +
+          `llama.cpp threads per context: cores ÷ contexts (${os.availableParallelism()} cores) unless stated. ` +
           'Ratio: against the default settings.',
         `Best: ${label(stacks[best]?.settings ?? stack.settings)} (${Math.round(figures[best]?.median ?? 0)} tokens/s median).`,
       ],

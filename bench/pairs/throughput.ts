@@ -4,7 +4,7 @@ import { closedLoop } from '../load/closed-loop.ts';
 import { generateOnce, JsonClient } from '../load/http-client.ts';
 import { targetCheck, type PairResult, type Row, type TargetCheck } from '../results.ts';
 import { figure, ratioFigure } from '../stats.ts';
-import { peakMemoryDuring, type ProcessMemory, type SystemStack } from '../system.ts';
+import { contextsOf, peakMemoryDuring, settingsLabel, type ProcessMemory, type SystemStack } from '../system.ts';
 
 export const THROUGHPUT_MAX_TOKENS = 64;
 
@@ -70,7 +70,7 @@ export async function throughput(ctx: BenchContext): Promise<ThroughputOutcome> 
   } finally {
     client.close();
   }
-  const { poolThreads, sequences } = stack.settings;
+  const { sequences } = stack.settings;
   return {
     peaks,
     pair: {
@@ -83,8 +83,8 @@ export async function throughput(ctx: BenchContext): Promise<ThroughputOutcome> 
       notes: [
         `Closed-loop clients for ${options.durationMs} ms per round; max_tokens ${THROUGHPUT_MAX_TOKENS}, temperature 0, cache off; ` +
           'tokens/s = completion tokens of finished requests ÷ time until the last one finished.',
-        `Both sides: ${poolThreads} pool thread(s) × ${sequences} sequence(s), ${String(llama.info.threads)} llama.cpp thread(s) each ` +
-          '(the baseline: one context per pool thread, in one process); the baseline queues its clients for a free sequence as the orchestrator queues jobs.',
+        `Both sides: ${settingsLabel(stack.settings, Number(llama.info.threads))} (pool threads × contexts × sequences); ` +
+          `the baseline: ${contextsOf(stack.settings)} context(s) × ${sequences} sequence(s) on one copy of the model, in one process, and it queues its clients for a free sequence as the orchestrator queues jobs.`,
       ],
     },
   };

@@ -11,7 +11,7 @@ function table(header: string[], rows: string[][]): string {
 export function consoleReport(results: BenchResults): string {
   const out: string[] = [];
   for (const run of results.runs) {
-    out.push(`\n== ${run.model.id} (${String(run.settings.rounds)} rounds; defaults ${String(run.settings.poolThreads)}×${String(run.settings.sequencesPerThread)}, ${String(run.settings.llamaThreads)} llama.cpp thread(s)) ==`);
+    out.push(`\n== ${run.model.id} (${String(run.settings.rounds)} rounds; defaults ${String(run.settings.defaultsChosen ?? '').split(':')[0]}) ==`);
     runReport(run, out);
   }
   out.push(`\n${results.runs.length} model(s) in ${Math.round(results.durationS)} s; median (min–max) over the rounds.`);

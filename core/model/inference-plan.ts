@@ -11,8 +11,10 @@ import { kvBytesPerToken, type ModelFacts } from './model-facts.ts';
 export const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Pool threads of a small model: one per core, at most this many (more processes scale further). */
 const MAX_DEFAULT_POOL_THREADS = 4;
-/** Sequences one context of a large model batches by default, when memory allows. */
-const LARGE_MODEL_SEQUENCES = 4;
+/** Contexts of a large model's pool thread, at most (each decodes on its own llama.cpp threads). */
+const MAX_DEFAULT_CONTEXTS = 4;
+/** Sequences each context of a large model batches by default, when memory allows. */
+const LARGE_MODEL_SEQUENCES = 2;
 /** Share of the machine's memory that the weights and KV caches of the default may take. */
 const MEMORY_SHARE = 0.75;
 
@@ -26,6 +28,7 @@ export const thisMachine = (): Machine => ({ cores: os.availableParallelism(), m
 /** What the operator set; anything left out is chosen by the plan. */
 export interface ExplicitSettings {
   POOL_THREADS?: number | undefined;
+  CONTEXTS_PER_THREAD?: number | undefined;
   SEQUENCES_PER_THREAD?: number | undefined;
   LLAMA_THREADS?: number | undefined;
   CONTEXT_SIZE: number;
@@ -33,8 +36,11 @@ export interface ExplicitSettings {
 
 export interface InferencePlan {
   poolThreads: number;
+  /** llama.cpp contexts of each pool thread, sharing its copy of the weights. */
+  contextsPerThread: number;
+  /** Sequences of each context (SEQUENCES_PER_THREAD, batched together). */
   sequencesPerThread: number;
-  /** llama.cpp threads of each pool thread. */
+  /** llama.cpp threads of each context. */
   llamaThreads: number;
   /** Copies of the weights the worker holds: one per pool thread (threads cannot share a loaded model). */
   weightCopies: number;
@@ -45,37 +51,51 @@ export interface InferencePlan {
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
 /**
- * Pool threads, sequences per thread and llama.cpp threads for a model on a machine. Every
- * setting the operator gave wins; the others follow from the model's size and shape, the cores
- * and the memory:
+ * Pool threads, contexts per thread, sequences per context and llama.cpp threads for a model on a
+ * machine. Every setting the operator gave wins; the others follow from the model's size and
+ * shape, the cores and the memory:
  *
- * - a small model: one single-threaded pool thread per core, one sequence each;
- * - a large model: one pool thread (one copy of the weights: node-llama-cpp cannot share a loaded
- *   model between threads) on every core, batching up to 4 sequences, fewer if their KV caches
- *   and the weights would not fit in 75% of the memory.
+ * - a small model: one pool thread per core (at most 4), one context of one sequence each, one
+ *   llama.cpp thread: its tokens are so cheap that the JavaScript around each one is worth a core;
+ * - a large model: one pool thread, so one copy of the weights (node-llama-cpp cannot share a
+ *   loaded model between threads), with one context per core (at most 4) decoding in parallel on
+ *   cores ÷ contexts llama.cpp threads each, and 2 sequences per context, fewer if the weights and
+ *   the KV caches would not fit in 75% of the memory. On 2 cores, 2 contexts of 1 llama.cpp thread
+ *   each generated 35% more tokens/s than one context on 2 threads (docs/benchmarks.md, pair 5):
+ *   llama.cpp's threads wait for each other at every operation.
  */
-export function planInference(facts: Pick<ModelFacts, 'sizeBytes' | 'shape' | 'trainContextSize'>, set: ExplicitSettings, machine: Machine = thisMachine()): InferencePlan {
+export function planInference(
+  facts: Pick<ModelFacts, 'sizeBytes' | 'shape' | 'trainContextSize'>,
+  set: ExplicitSettings,
+  machine: Machine = thisMachine(),
+): InferencePlan {
   const cores = Math.max(1, machine.cores);
   const small = facts.sizeBytes < SMALL_MODEL_BYTES;
   const contextSize = Math.min(set.CONTEXT_SIZE, facts.trainContextSize ?? set.CONTEXT_SIZE);
   const kvPerSequence = facts.shape ? kvBytesPerToken(facts.shape) * contextSize : 0;
+  const llamaSet = set.LLAMA_THREADS;
 
   const poolThreads =
-    set.POOL_THREADS ??
-    (small ? Math.max(1, Math.min(MAX_DEFAULT_POOL_THREADS, Math.floor(cores / (set.LLAMA_THREADS ?? 1)))) : 1);
-  const llamaThreads = set.LLAMA_THREADS ?? Math.max(1, Math.floor(cores / poolThreads));
+    set.POOL_THREADS ?? (small ? Math.max(1, Math.min(MAX_DEFAULT_POOL_THREADS, Math.floor(cores / (llamaSet ?? 1)))) : 1);
+  const contextsPerThread =
+    set.CONTEXTS_PER_THREAD ??
+    (small ? 1 : Math.max(1, Math.min(MAX_DEFAULT_CONTEXTS, Math.floor(cores / (poolThreads * (llamaSet ?? 1))))));
+  const llamaThreads = llamaSet ?? Math.max(1, Math.floor(cores / (poolThreads * contextsPerThread)));
+  const contexts = poolThreads * contextsPerThread;
   const room = machine.memoryBytes * MEMORY_SHARE - poolThreads * facts.sizeBytes;
-  const fitting = kvPerSequence > 0 ? Math.floor(room / (poolThreads * kvPerSequence)) : LARGE_MODEL_SEQUENCES;
+  const fitting = kvPerSequence > 0 ? Math.floor(room / (contexts * kvPerSequence)) : LARGE_MODEL_SEQUENCES;
   const sequencesPerThread = set.SEQUENCES_PER_THREAD ?? (small ? 1 : Math.max(1, Math.min(LARGE_MODEL_SEQUENCES, fitting)));
 
+  const mark = (value: number | undefined) => (value === undefined ? '' : ' (set)');
   const chosen = [
-    `POOL_THREADS=${poolThreads}${set.POOL_THREADS === undefined ? '' : ' (set)'}`,
-    `SEQUENCES_PER_THREAD=${sequencesPerThread}${set.SEQUENCES_PER_THREAD === undefined ? '' : ' (set)'}`,
-    `LLAMA_THREADS=${llamaThreads}${set.LLAMA_THREADS === undefined ? '' : ' (set)'}`,
+    `POOL_THREADS=${poolThreads}${mark(set.POOL_THREADS)}`,
+    `CONTEXTS_PER_THREAD=${contextsPerThread}${mark(set.CONTEXTS_PER_THREAD)}`,
+    `SEQUENCES_PER_THREAD=${sequencesPerThread}${mark(set.SEQUENCES_PER_THREAD)}`,
+    `LLAMA_THREADS=${llamaThreads}${mark(set.LLAMA_THREADS)}`,
   ].join(', ');
   const why = small
-    ? `the model's ${mib(facts.sizeBytes)} are under ${mib(SMALL_MODEL_BYTES)}: a token costs less than llama.cpp's thread synchronisation saves, so one single-threaded pool thread per core (${cores} cores), each with its own copy`
-    : `the model's ${mib(facts.sizeBytes)} are ${mib(SMALL_MODEL_BYTES)} or more: one pool thread holds one copy of the weights and batches its sequences on all ${cores} cores` +
+    ? `the model's ${mib(facts.sizeBytes)} are under ${mib(SMALL_MODEL_BYTES)}: its tokens are cheap, so one single-threaded pool thread per core (${cores} cores), each with its own copy`
+    : `the model's ${mib(facts.sizeBytes)} are ${mib(SMALL_MODEL_BYTES)} or more: one pool thread holds one copy of the weights, with contexts decoding in parallel on the ${cores} cores` +
       (kvPerSequence > 0 ? `; ${mib(kvPerSequence)} of KV cache per sequence at context ${contextSize}, ${mib(machine.memoryBytes)} of memory` : '');
-  return { poolThreads, sequencesPerThread, llamaThreads, weightCopies: poolThreads, reason: `${chosen}: ${why}` };
+  return { poolThreads, contextsPerThread, sequencesPerThread, llamaThreads, weightCopies: poolThreads, reason: `${chosen}: ${why}` };
 }

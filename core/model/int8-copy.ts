@@ -42,7 +42,7 @@ export async function ensureQ8_0(file: GgufFile, dir: string, logger: Logger): P
   } else {
     try {
       mkdirSync(dir, { recursive: true });
-      copy = await withFileLock(`${target}.lock`, async () => earlier() ?? quantize(file, target, provenance, logger));
+      copy = await withFileLock(`${target}.lock`, async (lock) => earlier() ?? quantize(file, target, provenance, logger, lock.touch));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC') {
@@ -54,9 +54,10 @@ export async function ensureQ8_0(file: GgufFile, dir: string, logger: Logger): P
   return { path: target, facts: describeModel(copy) };
 }
 
-function quantize(file: GgufFile, target: string, provenance: string, logger: Logger): GgufFile {
+/** `onTensor` keeps the lock alive: a large model takes minutes, during which this thread does nothing else. */
+function quantize(file: GgufFile, target: string, provenance: string, logger: Logger, onTensor: () => void): GgufFile {
   logger.info({ model: file.path, q8_0: target }, 'quantizing the model to Q8_0 (once; later starts reuse the copy)');
-  const report = quantizeToQ8_0(file, target, { provenance });
+  const report = quantizeToQ8_0(file, target, { provenance, onTensor });
   logger.info(
     { q8_0: target, ms: Math.round(report.ms), tensorsQuantized: report.quantized, tensorsKept: report.kept, sourceBytes: report.sourceBytes, bytes: report.targetBytes },
     'model quantized to Q8_0',

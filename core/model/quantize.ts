@@ -38,7 +38,7 @@ function withEntry(metadata: GgufEntry[], entry: GgufEntry): GgufEntry[] {
  * `general.quantization_version = 2`, `general.file_type = 7` (MOSTLY_Q8_0) are set. Streams one
  * tensor at a time and writes atomically (see `writeGguf`).
  */
-export function quantizeToQ8_0(source: string | GgufFile, target: string, options: { provenance?: string } = {}): QuantizeReport {
+export function quantizeToQ8_0(source: string | GgufFile, target: string, options: { provenance?: string; onTensor?: () => void } = {}): QuantizeReport {
   const started = performance.now();
   const file = typeof source === 'string' ? readGguf(source) : source;
   let metadata = withEntry(file.metadata, { key: 'general.quantization_version', type: GgufValueType.UINT32, value: QUANTIZATION_VERSION });
@@ -58,7 +58,10 @@ export function quantizeToQ8_0(source: string | GgufFile, target: string, option
           name: tensor.name,
           dims: tensor.dims,
           type: quantize ? GgmlType.Q8_0 : tensor.type,
-          data: () => (quantize ? quantizeQ8_0(reader.floats(tensor)) : reader.bytes(tensor)),
+          data: () => {
+            options.onTensor?.();
+            return quantize ? quantizeQ8_0(reader.floats(tensor)) : reader.bytes(tensor);
+          },
         };
       }),
     });

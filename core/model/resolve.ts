@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { ModelError } from '../errors.ts';
@@ -135,23 +135,14 @@ async function obtainSynth(setting: string, dir: string, logger: Logger): Promis
   const file = path.join(dir, `${synthModelName(preset)}.gguf`);
   if (existsSync(file)) return file;
   ensureDir(dir);
-  const lock = `${file}.lock`;
-  const touchLock = () => {
-    try {
-      const now = new Date();
-      utimesSync(lock, now, now);
-    } catch {
-      // taken over meanwhile: this write still completes and renames atomically
-    }
-  };
   try {
     await withFileLock(
-      lock,
-      async () => {
+      `${file}.lock`,
+      async (lock) => {
         if (existsSync(file)) return;
         logger.info({ file, preset }, 'writing the synth random-weight model (once; later starts reuse it)');
         const started = performance.now();
-        const bytes = writeSynthModel(file, preset, undefined, { onTensor: touchLock });
+        const bytes = writeSynthModel(file, preset, undefined, { onTensor: lock.touch });
         logger.info({ file, bytes, ms: Math.round(performance.now() - started) }, 'wrote the synth random-weight model');
       },
       { onWait: () => logger.info({ file }, 'another process is writing the synth model: waiting for it') },

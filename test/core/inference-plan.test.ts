@@ -13,24 +13,26 @@ const llama8b = { sizeBytes: 8 * GiB, shape: { layers: 32, embedding: 4096, head
 describe('planInference: default settings from the model and the machine', () => {
   it('gives a small model one single-threaded pool thread per core', () => {
     const plan = planInference(tiny, defaults, machine);
-    expect(plan).toMatchObject({ poolThreads: 2, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 2 });
-    expect(plan.reason).toMatch(/^POOL_THREADS=2, SEQUENCES_PER_THREAD=1, LLAMA_THREADS=1: .*under 64 MiB/);
+    expect(plan).toMatchObject({ poolThreads: 2, contextsPerThread: 1, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 2 });
+    expect(plan.reason).toMatch(/^POOL_THREADS=2, CONTEXTS_PER_THREAD=1, SEQUENCES_PER_THREAD=1, LLAMA_THREADS=1: .*under 64 MiB/);
     expect(planInference(tiny, defaults, { cores: 16, memoryBytes: 64 * GiB }).poolThreads).toBe(4);
   });
 
-  it('gives a large model one copy of the weights, all cores and batched sequences', () => {
+  it('gives a large model one copy of the weights, one context per core and batched sequences', () => {
     const plan = planInference(qwen, defaults, machine);
-    expect(plan).toMatchObject({ poolThreads: 1, sequencesPerThread: 4, llamaThreads: 2, weightCopies: 1 });
+    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 2, sequencesPerThread: 2, llamaThreads: 1, weightCopies: 1 });
     expect(plan.reason).toContain('one pool thread holds one copy of the weights');
     // 24 layers × 2 KV heads × 64 dims × 2 (K and V) × 2 bytes × 2048 tokens = 24 MiB.
     expect(plan.reason).toContain('24 MiB of KV cache per sequence at context 2048');
-    expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB }).llamaThreads).toBe(8);
+    // At most 4 contexts; the cores they leave become llama.cpp threads.
+    expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 4, llamaThreads: 2 });
+    expect(planInference(qwen, defaults, { cores: 1, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 1, llamaThreads: 1 });
   });
 
   it('takes fewer sequences when their KV caches and the weights would not fit the memory', () => {
-    // 8 GiB of weights and 1 GiB of KV cache per sequence at 8192 tokens, on 12 GiB: 75% leaves room for one.
-    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 12 * GiB }).sequencesPerThread).toBe(1);
-    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 16 * GiB }).sequencesPerThread).toBe(4);
+    // 8 GiB of weights and 1 GiB of KV cache per sequence at 8192 tokens, 4 contexts: 75% of 16 GiB leaves room for one each.
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 16 * GiB }).sequencesPerThread).toBe(1);
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 24 * GiB }).sequencesPerThread).toBe(2);
   });
 
   it('caps the context at the trained one when sizing KV caches', () => {
@@ -39,12 +41,18 @@ describe('planInference: default settings from the model and the machine', () =>
   });
 
   it('lets every explicit setting win and derives the rest from it', () => {
-    expect(planInference(qwen, { ...defaults, POOL_THREADS: 2, SEQUENCES_PER_THREAD: 1 }, machine)).toMatchObject({ poolThreads: 2, sequencesPerThread: 1, llamaThreads: 1 });
+    expect(planInference(qwen, { ...defaults, POOL_THREADS: 2, SEQUENCES_PER_THREAD: 1 }, machine)).toMatchObject({
+      poolThreads: 2,
+      contextsPerThread: 1,
+      sequencesPerThread: 1,
+      llamaThreads: 1,
+    });
     expect(planInference(tiny, { ...defaults, LLAMA_THREADS: 2 }, machine)).toMatchObject({ poolThreads: 1, llamaThreads: 2 });
     expect(planInference(tiny, { ...defaults, SEQUENCES_PER_THREAD: 3 }, machine)).toMatchObject({ poolThreads: 2, sequencesPerThread: 3 });
-    const plan = planInference(qwen, { ...defaults, LLAMA_THREADS: 1 }, machine);
-    expect(plan).toMatchObject({ poolThreads: 1, llamaThreads: 1 });
-    expect(plan.reason).toContain('LLAMA_THREADS=1 (set)');
+    const plan = planInference(qwen, { ...defaults, LLAMA_THREADS: 2 }, machine);
+    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 1, llamaThreads: 2 });
+    expect(plan.reason).toContain('LLAMA_THREADS=2 (set)');
+    expect(planInference(qwen, { ...defaults, CONTEXTS_PER_THREAD: 1 }, machine)).toMatchObject({ contextsPerThread: 1, llamaThreads: 2 });
   });
 
   it('draws the line between small and large at SMALL_MODEL_BYTES', () => {
