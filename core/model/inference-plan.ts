@@ -11,10 +11,15 @@ import { kvBytesPerToken, type ModelFacts } from './model-facts.ts';
 export const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Pool threads of a small model: one per core, at most this many (more processes scale further). */
 const MAX_DEFAULT_POOL_THREADS = 4;
-/** Contexts of a large model's pool thread, at most (each decodes on its own llama.cpp threads). */
-const MAX_DEFAULT_CONTEXTS = 4;
-/** Sequences each context of a large model batches by default, when memory allows. */
-const LARGE_MODEL_SEQUENCES = 2;
+/**
+ * Contexts of a large model's pool thread: one per core, at least 4 and at most 8. A
+ * single-threaded context never waits for another thread, so more of them than cores only share
+ * the cores (measured on 2 cores: 4 contexts generated 7% more than 2 contexts of 2 sequences).
+ */
+const MIN_DEFAULT_CONTEXTS = 4;
+const MAX_DEFAULT_CONTEXTS = 8;
+/** Sequences each context of a large model has by default: batching gained nothing measurable on CPU. */
+const LARGE_MODEL_SEQUENCES = 1;
 /** Share of the machine's memory that the weights and KV caches of the default may take. */
 const MEMORY_SHARE = 0.75;
 
@@ -58,11 +63,13 @@ const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
  * - a small model: one pool thread per core (at most 4), one context of one sequence each, one
  *   llama.cpp thread: its tokens are so cheap that the JavaScript around each one is worth a core;
  * - a large model: one pool thread, so one copy of the weights (node-llama-cpp cannot share a
- *   loaded model between threads), with one context per core (at most 4) decoding in parallel on
- *   cores ÷ contexts llama.cpp threads each, and 2 sequences per context, fewer if the weights and
- *   the KV caches would not fit in 75% of the memory. On 2 cores, 2 contexts of 1 llama.cpp thread
- *   each generated 35% more tokens/s than one context on 2 threads (docs/benchmarks.md, pair 5):
- *   llama.cpp's threads wait for each other at every operation.
+ *   loaded model between threads), with one context per core (at least 4, at most 8) of one
+ *   sequence, decoding in parallel on cores ÷ contexts llama.cpp threads each (at least 1). On 2
+ *   cores (docs/benchmarks.md, pair 5), 4 single-threaded contexts generated 70% more tokens/s
+ *   than one context batching 4 sequences on 2 threads: llama.cpp's threads wait for each other at
+ *   every operation, and a second thread gained a context nothing, while batching sequences in a
+ *   context gained nothing over separate contexts. Fewer contexts when the weights and the KV
+ *   caches would not fit in 75% of the memory.
  */
 export function planInference(
   facts: Pick<ModelFacts, 'sizeBytes' | 'shape' | 'trainContextSize'>,
@@ -77,14 +84,19 @@ export function planInference(
 
   const poolThreads =
     set.POOL_THREADS ?? (small ? Math.max(1, Math.min(MAX_DEFAULT_POOL_THREADS, Math.floor(cores / (llamaSet ?? 1)))) : 1);
-  const contextsPerThread =
-    set.CONTEXTS_PER_THREAD ??
-    (small ? 1 : Math.max(1, Math.min(MAX_DEFAULT_CONTEXTS, Math.floor(cores / (poolThreads * (llamaSet ?? 1))))));
-  const llamaThreads = llamaSet ?? Math.max(1, Math.floor(cores / (poolThreads * contextsPerThread)));
-  const contexts = poolThreads * contextsPerThread;
+  // Contexts of several llama.cpp threads must not share cores (their threads would spin waiting for
+  // each other); single-threaded ones may.
+  const contextsWanted = small
+    ? 1
+    : (llamaSet ?? 1) > 1
+      ? Math.max(1, Math.floor(cores / (poolThreads * (llamaSet ?? 1))))
+      : Math.max(1, Math.floor(Math.min(MAX_DEFAULT_CONTEXTS, Math.max(MIN_DEFAULT_CONTEXTS, cores)) / poolThreads));
   const room = machine.memoryBytes * MEMORY_SHARE - poolThreads * facts.sizeBytes;
-  const fitting = kvPerSequence > 0 ? Math.floor(room / (contexts * kvPerSequence)) : LARGE_MODEL_SEQUENCES;
-  const sequencesPerThread = set.SEQUENCES_PER_THREAD ?? (small ? 1 : Math.max(1, Math.min(LARGE_MODEL_SEQUENCES, fitting)));
+  const sequencesPerThread = set.SEQUENCES_PER_THREAD ?? (small ? 1 : LARGE_MODEL_SEQUENCES);
+  // The KV caches of every sequence must fit beside the weights: fewer contexts (never fewer than 1) if not.
+  const fittingContexts = kvPerSequence > 0 ? Math.floor(room / (poolThreads * sequencesPerThread * kvPerSequence)) : contextsWanted;
+  const contextsPerThread = set.CONTEXTS_PER_THREAD ?? Math.max(1, Math.min(contextsWanted, fittingContexts));
+  const llamaThreads = llamaSet ?? Math.max(1, Math.floor(cores / (poolThreads * contextsPerThread)));
 
   const mark = (value: number | undefined) => (value === undefined ? '' : ' (set)');
   const chosen = [
@@ -95,7 +107,7 @@ export function planInference(
   ].join(', ');
   const why = small
     ? `the model's ${mib(facts.sizeBytes)} are under ${mib(SMALL_MODEL_BYTES)}: its tokens are cheap, so one single-threaded pool thread per core (${cores} cores), each with its own copy`
-    : `the model's ${mib(facts.sizeBytes)} are ${mib(SMALL_MODEL_BYTES)} or more: one pool thread holds one copy of the weights, with contexts decoding in parallel on the ${cores} cores` +
+    : `the model's ${mib(facts.sizeBytes)} are ${mib(SMALL_MODEL_BYTES)} or more: one pool thread holds one copy of the weights, with single-sequence contexts decoding in parallel on the ${cores} cores` +
       (kvPerSequence > 0 ? `; ${mib(kvPerSequence)} of KV cache per sequence at context ${contextSize}, ${mib(machine.memoryBytes)} of memory` : '');
   return { poolThreads, contextsPerThread, sequencesPerThread, llamaThreads, weightCopies: poolThreads, reason: `${chosen}: ${why}` };
 }

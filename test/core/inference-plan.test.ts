@@ -18,21 +18,23 @@ describe('planInference: default settings from the model and the machine', () =>
     expect(planInference(tiny, defaults, { cores: 16, memoryBytes: 64 * GiB }).poolThreads).toBe(4);
   });
 
-  it('gives a large model one copy of the weights, one context per core and batched sequences', () => {
+  it('gives a large model one copy of the weights and single-threaded contexts: one per core, at least 4, at most 8', () => {
     const plan = planInference(qwen, defaults, machine);
-    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 2, sequencesPerThread: 2, llamaThreads: 1, weightCopies: 1 });
+    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 4, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 1 });
     expect(plan.reason).toContain('one pool thread holds one copy of the weights');
     // 24 layers × 2 KV heads × 64 dims × 2 (K and V) × 2 bytes × 2048 tokens = 24 MiB.
     expect(plan.reason).toContain('24 MiB of KV cache per sequence at context 2048');
-    // At most 4 contexts; the cores they leave become llama.cpp threads.
-    expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 4, llamaThreads: 2 });
-    expect(planInference(qwen, defaults, { cores: 1, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 1, llamaThreads: 1 });
+    expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 8, llamaThreads: 1 });
+    expect(planInference(qwen, defaults, { cores: 1, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 4, llamaThreads: 1 });
+    // Beyond 8 contexts, the cores left over become llama.cpp threads of each.
+    expect(planInference(qwen, defaults, { cores: 16, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 8, llamaThreads: 2 });
   });
 
-  it('takes fewer sequences when their KV caches and the weights would not fit the memory', () => {
-    // 8 GiB of weights and 1 GiB of KV cache per sequence at 8192 tokens, 4 contexts: 75% of 16 GiB leaves room for one each.
-    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 16 * GiB }).sequencesPerThread).toBe(1);
-    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 24 * GiB }).sequencesPerThread).toBe(2);
+  it('takes fewer contexts when their KV caches and the weights would not fit the memory', () => {
+    // 8 GiB of weights and 1 GiB of KV cache per sequence at 8192 tokens: 75% of 16 GiB leaves room for 4, of 24 GiB for 10.
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 16 * GiB }).contextsPerThread).toBe(4);
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 24 * GiB }).contextsPerThread).toBe(8);
+    expect(planInference(llama8b, { CONTEXT_SIZE: 8192 }, { cores: 8, memoryBytes: 10 * GiB }).contextsPerThread).toBe(1);
   });
 
   it('caps the context at the trained one when sizing KV caches', () => {
@@ -41,18 +43,21 @@ describe('planInference: default settings from the model and the machine', () =>
   });
 
   it('lets every explicit setting win and derives the rest from it', () => {
+    // The contexts a large model gets are spread over the pool threads asked for.
     expect(planInference(qwen, { ...defaults, POOL_THREADS: 2, SEQUENCES_PER_THREAD: 1 }, machine)).toMatchObject({
       poolThreads: 2,
-      contextsPerThread: 1,
+      contextsPerThread: 2,
       sequencesPerThread: 1,
       llamaThreads: 1,
     });
     expect(planInference(tiny, { ...defaults, LLAMA_THREADS: 2 }, machine)).toMatchObject({ poolThreads: 1, llamaThreads: 2 });
     expect(planInference(tiny, { ...defaults, SEQUENCES_PER_THREAD: 3 }, machine)).toMatchObject({ poolThreads: 2, sequencesPerThread: 3 });
+    // Contexts of several threads never share cores.
     const plan = planInference(qwen, { ...defaults, LLAMA_THREADS: 2 }, machine);
     expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 1, llamaThreads: 2 });
     expect(plan.reason).toContain('LLAMA_THREADS=2 (set)');
     expect(planInference(qwen, { ...defaults, CONTEXTS_PER_THREAD: 1 }, machine)).toMatchObject({ contextsPerThread: 1, llamaThreads: 2 });
+    expect(planInference(qwen, { ...defaults, CONTEXTS_PER_THREAD: 2, SEQUENCES_PER_THREAD: 3 }, machine)).toMatchObject({ contextsPerThread: 2, sequencesPerThread: 3, llamaThreads: 1 });
   });
 
   it('draws the line between small and large at SMALL_MODEL_BYTES', () => {
