@@ -50,7 +50,10 @@ SH
 
 # ---- runtime -----------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# UV_THREADPOOL_SIZE: llama.cpp contexts decode on libuv's thread pool (4 threads unless set when
+# the process starts): room for a worker's most contexts (4 pool threads × 8) plus libuv's own 4.
 ENV NODE_ENV=production \
+    UV_THREADPOOL_SIZE=36 \
     HOST=0.0.0.0 \
     PORT=8080 \
     MODELS_DIR=/models

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { DECODE_POOL_SIZE } from '../core/model/inference-plan.ts';
 import { projectRoot } from '../core/paths.ts';
 
 export type Role = 'api' | 'worker' | 'dashboard' | 'all';
@@ -43,7 +44,8 @@ export function spawnRole(role: Role, env: Record<string, string>, options: { bu
     : ['--import', 'tsx', path.join(projectRoot, role, 'main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // As the start scripts and the image do: llama.cpp contexts decode on libuv's pool (see inference-plan.ts).
+    env: { ...process.env, LOG_LEVEL: 'info', UV_THREADPOOL_SIZE: String(DECODE_POOL_SIZE), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

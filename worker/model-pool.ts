@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { planInference } from '../core/model/inference-plan.ts';
+import { decodePoolWarning, planInference } from '../core/model/inference-plan.ts';
 import type { ModelSource } from '../core/model/resolve.ts';
 import { InferencePool } from './inference-pool.ts';
 
@@ -22,6 +22,8 @@ export async function loadModelPool(config: Config, source: ModelSource, logger:
     },
     `inference settings: ${plan.reason}`,
   );
+  const shortfall = decodePoolWarning(plan);
+  if (shortfall) logger.warn({ contexts: plan.poolThreads * plan.contextsPerThread }, shortfall);
   const pool = await InferencePool.start(
     {
       modelPath: source.path,

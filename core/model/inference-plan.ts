@@ -111,3 +111,26 @@ export function planInference(
       (kvPerSequence > 0 ? `; ${mib(kvPerSequence)} of KV cache per sequence at context ${contextSize}, ${mib(machine.memoryBytes)} of memory` : '');
   return { poolThreads, contextsPerThread, sequencesPerThread, llamaThreads, weightCopies: poolThreads, reason: `${chosen}: ${why}` };
 }
+
+/** libuv's own default size of its thread pool. */
+const LIBUV_DEFAULT_POOL = 4;
+/**
+ * `UV_THREADPOOL_SIZE` the start scripts, the image and the test and bench processes give a
+ * worker: the most contexts a default worker can have (4 pool threads × 8 contexts) plus libuv's 4.
+ */
+export const DECODE_POOL_SIZE = 36;
+
+/**
+ * node-llama-cpp decodes each context on a thread of libuv's pool, which the whole process shares
+ * and which has 4 threads unless `UV_THREADPOOL_SIZE` (read by libuv when the process starts, so it
+ * must be in the environment the process is started with) says more. With more contexts than
+ * threads, the rest wait, and file and DNS work waits behind decoding. Returns a warning when the
+ * pool is smaller than the contexts plus libuv's own 4, else undefined.
+ */
+export function decodePoolWarning(plan: Pick<InferencePlan, 'poolThreads' | 'contextsPerThread'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const size = Number(env.UV_THREADPOOL_SIZE) || LIBUV_DEFAULT_POOL;
+  const contexts = plan.poolThreads * plan.contextsPerThread;
+  if (size >= contexts + LIBUV_DEFAULT_POOL) return undefined;
+  return `UV_THREADPOOL_SIZE is ${size}: ${contexts} llama.cpp contexts decode on libuv's thread pool, ` +
+    `so at most ${Math.min(size, contexts)} at once, with file and DNS work waiting behind them; start the worker with UV_THREADPOOL_SIZE=${contexts + LIBUV_DEFAULT_POOL} or more`;
+}

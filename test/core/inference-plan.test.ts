@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planInference, SMALL_MODEL_BYTES } from '../../core/model/inference-plan.ts';
+import { DECODE_POOL_SIZE, decodePoolWarning, planInference, SMALL_MODEL_BYTES } from '../../core/model/inference-plan.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -63,5 +63,13 @@ describe('planInference: default settings from the model and the machine', () =>
   it('draws the line between small and large at SMALL_MODEL_BYTES', () => {
     expect(planInference({ ...qwen, sizeBytes: SMALL_MODEL_BYTES - 1 }, defaults, machine).poolThreads).toBe(2);
     expect(planInference({ ...qwen, sizeBytes: SMALL_MODEL_BYTES }, defaults, machine).poolThreads).toBe(1);
+  });
+
+  it('warns when libuv\'s pool, where contexts decode, is smaller than the contexts and libuv\'s own 4', () => {
+    const plan = { poolThreads: 1, contextsPerThread: 4 };
+    expect(decodePoolWarning(plan, {})).toContain('UV_THREADPOOL_SIZE is 4: 4 llama.cpp contexts');
+    expect(decodePoolWarning(plan, { UV_THREADPOOL_SIZE: '7' })).toContain('UV_THREADPOOL_SIZE=8 or more');
+    expect(decodePoolWarning(plan, { UV_THREADPOOL_SIZE: '8' })).toBeUndefined();
+    expect(decodePoolWarning({ poolThreads: 4, contextsPerThread: 8 }, { UV_THREADPOOL_SIZE: String(DECODE_POOL_SIZE) })).toBeUndefined();
   });
 });
