@@ -22,10 +22,12 @@ export interface ProcessorDeps {
 
 /**
  * Throttle of `job.updateProgress` (ms): progress is for humans, not for every token. The first
- * report comes one interval in: a short job completes before it would matter, and each report is
- * a Redis script plus an event that every API process reads.
+ * report comes 250 ms in (a short job completes before it would matter), later ones a second
+ * apart: each is a Redis script plus an event that every API process reads, so on a long
+ * generation of a large model they cost as much as its token stream did at 250 ms.
  */
-const PROGRESS_INTERVAL_MS = 250;
+const FIRST_PROGRESS_MS = 250;
+const PROGRESS_INTERVAL_MS = 1000;
 
 /** Who stopped a generation: its client (the job ends `cancelled`) or the worker's shutdown (the job goes back to the queue). */
 type StopReason = 'client' | 'shutdown';
@@ -73,14 +75,14 @@ export class JobProcessor {
     // Every pick-up of the job counts (retries and runs after a stall): a later run owns the stream.
     const stream = streams.open(jobId, Math.max(1, job.attemptsStarted));
 
-    let lastProgressAt = Date.now();
+    let nextProgressAt = Date.now() + FIRST_PROGRESS_MS;
     const generation = pool.generate(
       { ...(job.data.prompt === undefined ? {} : { prompt: job.data.prompt }), ...(job.data.messages ? { messages: job.data.messages } : {}), sampling: job.data.sampling },
       (event) => {
         stream.push(event.text, event.tokens);
         const now = Date.now();
-        if (now - lastProgressAt >= PROGRESS_INTERVAL_MS) {
-          lastProgressAt = now;
+        if (now >= nextProgressAt) {
+          nextProgressAt = now + PROGRESS_INTERVAL_MS;
           job.updateProgress({ tokens: event.tokens } satisfies JobProgress).catch(() => undefined);
         }
       },

@@ -27,8 +27,13 @@ export interface WorkerService {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Token text is coalesced this long (ms) in the pool thread and again before each stream write. */
-const TOKEN_FLUSH_MS = 20;
+/**
+ * Token text after a job's first chunk is coalesced this long (ms) in the pool thread and again
+ * before each stream write. At 50 ms a stream still updates 20 times a second; at 20 ms, a large
+ * model's tokens (30 ms each on 2 cores) each cost a message and a Redis script, measured as 0.6 ms
+ * of CPU per token beside the model (`npm run bench:cpu`, docs/benchmarks.md).
+ */
+const TOKEN_FLUSH_MS = 50;
 
 /** Composes a worker: model pool, BullMQ worker, cancellation listener and heartbeat. */
 export async function startWorkerService(config: Config, redisUrl: string, logger: Logger): Promise<WorkerService> {
