@@ -166,7 +166,7 @@ export const METRICS = {
   sequencesCapacity: {
     name: 'llmo_sequences_capacity',
     type: 'gauge',
-    help: 'Sequences this worker can run at once (POOL_THREADS x SEQUENCES_PER_THREAD).',
+    help: 'Sequences this worker can run at once (POOL_THREADS x CONTEXTS_PER_THREAD x SEQUENCES_PER_THREAD).',
     labels: ['model'],
     exportedBy: ['worker'],
   },
