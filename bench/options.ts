@@ -28,7 +28,7 @@ export interface BenchOptions {
    * `BENCH_SETTINGS`, default `1x1@1,1x2@1,2x1,2x2,1x2`; the system's default settings are always included.
    */
   settings: BenchSetting[];
-  /** Pair 5's settings on a large model (the first models' are tuned for a tiny one). `BENCH_LARGE_SETTINGS`, default `1x1@1,2x1@1,1x4@2,1x4x1@1,1x2x2@1`. */
+  /** Pair 5's settings on a large model (the first models' are tuned for a tiny one). `BENCH_LARGE_SETTINGS`, default `1x1@1,2x1@1,1x4@2,1x2x1@1,1x2x2@1`. */
   largeSettings: BenchSetting[];
   /** Clients of the queue pair (max_tokens 1 / no-op jobs). `BENCH_QUEUE_CLIENTS`, default 8. */
   queueClients: number;
@@ -88,7 +88,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bench
     latencyRequests: int(env.BENCH_LATENCY_REQUESTS, 30, 'BENCH_LATENCY_REQUESTS'),
     clients: (env.BENCH_CLIENTS || '1,4,16').split(',').map((c) => int(c.trim(), 1, 'BENCH_CLIENTS')),
     settings: parseSettings(env.BENCH_SETTINGS || '1x1@1,1x2@1,2x1,2x2,1x2'),
-    largeSettings: parseSettings(env.BENCH_LARGE_SETTINGS || '1x1@1,2x1@1,1x4@2,1x4x1@1,1x2x2@1'),
+    largeSettings: parseSettings(env.BENCH_LARGE_SETTINGS || '1x1@1,2x1@1,1x4@2,1x2x1@1,1x2x2@1'),
     queueClients: int(env.BENCH_QUEUE_CLIENTS, 8, 'BENCH_QUEUE_CLIENTS'),
     connections: int(env.BENCH_CONNECTIONS, 16, 'BENCH_CONNECTIONS'),
     llamaThreads: env.BENCH_LLAMA_THREADS ? int(env.BENCH_LLAMA_THREADS, 1, 'BENCH_LLAMA_THREADS') : undefined,

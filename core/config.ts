@@ -71,7 +71,7 @@ export const configSchema = z.object({
   POOL_THREADS: int(1, 64).optional(),
   /**
    * llama.cpp contexts per pool thread, sharing its copy of the weights and decoding in parallel.
-   * Default: 1 for a small model; one per core (2 to 8) for a large one.
+   * Default: 1 for a small model; one per core (4 to 8) for a large one.
    */
   CONTEXTS_PER_THREAD: int(1, 64).optional(),
   /** Sequences per context, batched together. Default `1`. */

@@ -13,13 +13,19 @@ const label = (s: StackSettings) => settingsLabel(s, llamaThreadsOf(s));
 const sameSettings = (a: StackSettings, b: StackSettings) =>
   a.poolThreads === b.poolThreads && (a.contexts ?? 1) === (b.contexts ?? 1) && a.sequences === b.sequences && llamaThreadsOf(a) === llamaThreadsOf(b);
 
-/** Pair 5: aggregate tokens/s of the system for pool threads × sequences, each its own stack, rounds interleaved. */
+/**
+ * Pair 5: aggregate tokens/s of the system for pool threads × contexts × sequences, each its own
+ * stack started for this pair (the system's defaults too: the stack of the other pairs has served
+ * thousands of jobs by now, and every setting should start alike), rounds interleaved.
+ */
 export async function settingsTable(ctx: BenchContext): Promise<PairResult> {
-  const { options, stack } = ctx;
+  const { options } = ctx;
   const clients = Math.max(...options.clients);
   const stacks: SystemStack[] = [];
   const started: SystemStack[] = [];
   try {
+    const stack = await ctx.startStack('s-default', ctx.stack.settings);
+    started.push(stack);
     const listed = options.settings.some((s) =>
       sameSettings({ poolThreads: s.poolThreads, contexts: s.contexts ?? 1, sequences: s.sequences, llamaThreads: s.llamaThreads ?? options.llamaThreads }, stack.settings),
     );

@@ -130,7 +130,7 @@ export function markdownReport(results: BenchResults, findings: string, chartFil
     '| `BENCH_LATENCY_REQUESTS` | `30` | Sequential requests per round in pair 1. |',
     '| `BENCH_CLIENTS` | `1,4,16` | Concurrent clients of pair 2. |',
     '| `BENCH_SETTINGS` | `1x1@1,1x2@1,2x1,2x2,1x2` | Pool threads × sequences of pair 5 (the system\'s default settings are always included); `@n`: n llama.cpp threads per pool thread. |',
-    '| `BENCH_LARGE_SETTINGS` | `1x1@1,2x1@1,1x4@2,1x4x1@1,1x2x2@1` | The same, for a model of 64 MiB or more (the second factor of three is contexts per pool thread). |',
+    '| `BENCH_LARGE_SETTINGS` | `1x1@1,2x1@1,1x4@2,1x2x1@1,1x2x2@1` | The same, for a model of 64 MiB or more (the second factor of three is contexts per pool thread). |',
     '| `BENCH_QUEUE_CLIENTS` | `8` | Closed-loop clients of pair 3. |',
     '| `BENCH_CONNECTIONS` | `16` | autocannon connections of pair 4. |',
     '| `BENCH_LLAMA_THREADS` | system default | llama.cpp threads per pool thread, both sides. |',

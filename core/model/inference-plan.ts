@@ -12,12 +12,12 @@ export const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Pool threads of a small model: one per core, at most this many (more processes scale further). */
 const MAX_DEFAULT_POOL_THREADS = 4;
 /**
- * Contexts of a large model's pool thread: one per core, at least 2 (so that one long generation
- * never holds the whole worker) and at most 8. A single-threaded context never waits for another
- * thread, so more of them than cores merely share the cores: on 2 cores, 2 and 4 contexts
- * generated the same within the noise of two runs (docs/benchmarks.md, pair 5).
+ * Contexts of a large model's pool thread: one per core, at least 4 and at most 8. A
+ * single-threaded context never waits for another thread, so more of them than cores merely share
+ * the cores, and another context is always ready when one is between jobs: on 2 cores, 4 contexts
+ * generated 12% more than 2 in each of two runs where both were started afresh (docs/benchmarks.md, pair 5).
  */
-const MIN_DEFAULT_CONTEXTS = 2;
+const MIN_DEFAULT_CONTEXTS = 4;
 const MAX_DEFAULT_CONTEXTS = 8;
 /** Sequences each context of a large model has by default: batching gained nothing measurable on CPU. */
 const LARGE_MODEL_SEQUENCES = 1;
@@ -64,9 +64,9 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 102
  * - a small model: one pool thread per core (at most 4), one context of one sequence each, one
  *   llama.cpp thread: its tokens are so cheap that the JavaScript around each one is worth a core;
  * - a large model: one pool thread, so one copy of the weights (node-llama-cpp cannot share a
- *   loaded model between threads), with one context per core (at least 2, at most 8) of one
+ *   loaded model between threads), with one context per core (at least 4, at most 8) of one
  *   sequence, decoding in parallel on cores ÷ contexts llama.cpp threads each (at least 1). On 2
- *   cores (docs/benchmarks.md, pair 5), 2 single-threaded contexts generated about 70% more
+ *   cores (docs/benchmarks.md, pair 5), 4 single-threaded contexts generated about 70% more
  *   tokens/s than one context batching 4 sequences on 2 threads: llama.cpp's threads wait for each
  *   other at every operation, and a second thread gained a context nothing, while batching
  *   sequences in a context gained nothing over separate contexts. Fewer contexts when the weights

@@ -18,14 +18,14 @@ describe('planInference: default settings from the model and the machine', () =>
     expect(planInference(tiny, defaults, { cores: 16, memoryBytes: 64 * GiB }).poolThreads).toBe(4);
   });
 
-  it('gives a large model one copy of the weights and single-threaded contexts: one per core, at least 2, at most 8', () => {
+  it('gives a large model one copy of the weights and single-threaded contexts: one per core, at least 4, at most 8', () => {
     const plan = planInference(qwen, defaults, machine);
-    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 2, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 1 });
+    expect(plan).toMatchObject({ poolThreads: 1, contextsPerThread: 4, sequencesPerThread: 1, llamaThreads: 1, weightCopies: 1 });
     expect(plan.reason).toContain('one pool thread holds one copy of the weights');
     // 24 layers × 2 KV heads × 64 dims × 2 (K and V) × 2 bytes × 2048 tokens = 24 MiB.
     expect(plan.reason).toContain('24 MiB of KV cache per sequence at context 2048');
     expect(planInference(qwen, defaults, { cores: 8, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 8, llamaThreads: 1 });
-    expect(planInference(qwen, defaults, { cores: 1, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 2, llamaThreads: 1 });
+    expect(planInference(qwen, defaults, { cores: 1, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 4, llamaThreads: 1 });
     // Beyond 8 contexts, the cores left over become llama.cpp threads of each.
     expect(planInference(qwen, defaults, { cores: 16, memoryBytes: 24 * GiB })).toMatchObject({ contextsPerThread: 8, llamaThreads: 2 });
   });
@@ -46,7 +46,7 @@ describe('planInference: default settings from the model and the machine', () =>
     // The contexts a large model gets are spread over the pool threads asked for.
     expect(planInference(qwen, { ...defaults, POOL_THREADS: 2, SEQUENCES_PER_THREAD: 1 }, machine)).toMatchObject({
       poolThreads: 2,
-      contextsPerThread: 1,
+      contextsPerThread: 2,
       sequencesPerThread: 1,
       llamaThreads: 1,
     });
