@@ -35,7 +35,8 @@ function groups(results: BenchResults): Group[] {
       }
     }
   });
-  return [...byLabel.values()];
+  // In pair order (a target may first appear on the second model).
+  return [...byLabel.values()].sort((a, b) => Number.parseInt(a.label, 10) - Number.parseInt(b.label, 10));
 }
 
 /**
