@@ -26,28 +26,34 @@ function pairSection(pair: PairResult, level = '###'): string {
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 0)} MiB`;
 
+/** A row's name across models: pair 7's client count and pair 5's setting differ between them. */
+function sideKey(pairId: number, metric: string): string {
+  if (pairId === 5) return 'the defaults (4 or 16 clients)';
+  return metric.replace(/\s*\(\d+ clients?\)$/, '');
+}
+
 /** Rows that exist for every model, side by side: the figures that change with the model's size. */
 function sideBySide(runs: ModelRun[]): string[] {
   const wanted: Array<[number, (metric: string) => boolean]> = [
     [1, (m) => m === 'latency p50'],
-    [1, (m) => m.startsWith('latency p50, orchestrator')],
     [2, () => true],
     [5, (m) => m.endsWith('(default)')],
     [7, (m) => m.startsWith('worker PSS, peak') || m.startsWith('worker RSS, peak')],
   ];
   const lines = [`| Pair | Metric | ${runs.map((r) => r.model.id).join(' | ')} |`, `|---|---|${runs.map(() => '---:').join('|')}|`];
   for (const [id, match] of wanted) {
-    const metrics = new Set(runs.flatMap((r) => r.pairs.find((p) => p.id === id && p.available)?.rows.filter((row) => match(row.metric)).map((row) => row.metric) ?? []));
-    for (const metric of metrics) {
+    const rowsOf = (run: ModelRun) => run.pairs.find((p) => p.id === id && p.available)?.rows.filter((row) => match(row.metric)) ?? [];
+    const keys = [...new Set(runs.flatMap((run) => rowsOf(run).map((row) => sideKey(id, row.metric))))];
+    for (const key of keys) {
       const cells = runs.map((run) => {
-        const pair = run.pairs.find((p) => p.id === id);
-        const row = pair?.rows.find((r) => r.metric === metric);
-        if (!pair || !row) return '';
+        const row = rowsOf(run).find((r) => sideKey(id, r.metric) === key);
+        if (!row) return '';
         const own = row.a ? `${formatFigure(row.a, row.unit)} ${row.unit}` : '';
-        const compared = row.compare ? formatCompare(row) : '';
-        return [own, compared && `${compareHeading(pair).replace(/^orchestrator /, '')} ${compared}`].filter(Boolean).join('; ');
+        const setting = id === 5 ? `${row.metric.replace(/ \(default\)$/, '')}: ` : '';
+        const compared = id !== 5 && row.compare ? ` (${formatCompare(row)} ${row.compare.kind === 'ratio' ? 'of' : 'over'} bare)` : '';
+        return `${setting}${own}${compared}`;
       });
-      lines.push(`| ${id} | ${escape(metric)} | ${cells.map(escape).join(' | ')} |`);
+      lines.push(`| ${id} | ${escape(key)} | ${cells.map(escape).join(' | ')} |`);
     }
   }
   return lines;
