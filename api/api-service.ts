@@ -41,8 +41,7 @@ export interface ApiService {
 /** Builds the API's connections and app. Listening is the caller's business. */
 export async function startApiService(config: Config, redisUrl: string, logger: Logger): Promise<ApiService> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  // Every request's commands share it: under load those of requests arriving together go in one write.
-  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands', { autoPipelining: true });
+  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands');
   await waitReady(redis, 10_000);
   await assertNoEviction(redis, logger);
   const queue = createQueue(config, redis);

@@ -32,13 +32,7 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
     : { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnect, reconnectOnError: reconnectOnReadOnly };
 }
 
-/**
- * `autoPipelining`: commands issued in the same tick leave in one write (ioredis's auto-pipelining).
- * For a connection that many concurrent requests share (the API's commands): under load, the
- * commands of requests that arrive together cost Redis and the API one read and one write instead
- * of one each. A connection that blocks (BZPOPMIN, XREAD BLOCK) must not have it.
- */
-export function createRedis(url: string, role: ConnectionRole, logger?: Logger, name?: string, options: { autoPipelining?: boolean } = {}): Redis {
+export function createRedis(url: string, role: ConnectionRole, logger?: Logger, name?: string): Redis {
   let warnedAt = 0;
   const reconnectOnError = (error: Error) => {
     const decision = reconnectOnReadOnly(error);
@@ -49,7 +43,7 @@ export function createRedis(url: string, role: ConnectionRole, logger?: Logger, 
     }
     return decision;
   };
-  const redis = new Redis(url, { ...redisOptions(role), reconnectOnError, ...(name ? { connectionName: name } : {}), enableAutoPipelining: options.autoPipelining === true });
+  const redis = new Redis(url, { ...redisOptions(role), reconnectOnError, ...(name ? { connectionName: name } : {}) });
   let down = false;
   redis.on('error', (error: Error) => {
     if (!down) logger?.warn({ err: error.message, connection: name ?? role }, 'redis connection error');
