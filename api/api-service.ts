@@ -3,6 +3,7 @@ import { ResultCache } from '../core/cache.ts';
 import { tombstoneTtlSeconds, type Config } from '../core/config.ts';
 import { AdmissionTrigger } from '../core/fair/admission-trigger.ts';
 import { FairQueue } from '../core/fair/fair-queue.ts';
+import { DirectoryFileStore } from '../core/files/directory-store.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { initSubmissionCounters } from '../core/metrics/job-outcomes.ts';
@@ -97,6 +98,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     queue,
     jobs,
+    files: new DirectoryFileStore(config.FILES_DIR),
     tenants,
     streams,
     jobStates,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
+import type { FileStore } from '../core/files/file-store.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   /** The generation queue, read for its depth (backpressure); jobs are submitted and read through `jobs`. */
   queue: GenerateQueue;
   jobs: JobService;
+  /** Uploaded files and batch results (`FILES_DIR`, shared by every replica). */
+  files: FileStore;
   /** The tenants and their keys and limits (`API_KEYS`, `API_KEYS_FILE`, reloaded when the file changes). */
   tenants: TenantDirectory;
   /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */

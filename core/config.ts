@@ -202,6 +202,13 @@ export const configSchema = z.object({
    * (it is a delayed job), whether or not its turn has come. Default `600`.
    */
   MAX_WAIT_BEFORE_BOOST_SECONDS: int(1).default(600),
+  /**
+   * Directory of uploaded files and batch results (`/v1/files`, docs/batches.md). Every API replica
+   * must see the same directory: a shared volume in compose, EFS on AWS. Default `data/files`.
+   */
+  FILES_DIR: z.string().min(1).default('data/files'),
+  /** Largest file upload in bytes; above it, 413 `file_too_large`. Default `209715200` (200 MiB). */
+  FILE_MAX_BYTES: int(1).default(200 * 1024 * 1024),
   /** The API reads the model's vocabulary (not its weights) to refuse prompts longer than the context with 400. Default `true`. */
   CHECK_PROMPT_TOKENS: bool.default(true),
 });
