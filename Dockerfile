@@ -56,11 +56,13 @@ ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=36 \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MODELS_DIR=/models
+    MODELS_DIR=/models \
+    FILES_DIR=/files
 WORKDIR /app
-# /models is created here, owned by the app user, so a fresh named volume mounted on it
-# inherits that ownership and the non-root process can download models into it.
-RUN mkdir -p /models && chown node:node /models
+# /models and /files (uploads and batch results) are created here, owned by the app user, so a
+# fresh named volume mounted on either inherits that ownership and the non-root process can write
+# into it (/app itself belongs to root).
+RUN mkdir -p /models /files && chown node:node /models /files
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY --chown=root:root package.json ./

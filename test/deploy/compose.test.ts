@@ -18,7 +18,7 @@ interface Service {
 }
 
 /** Application settings that compose sets itself instead of reading them from .env. */
-const SET_BY_COMPOSE = new Set(['HOST', 'PORT', 'WORKER_METRICS_PORT', 'DASHBOARD_PORT', 'MODELS_DIR', 'REDIS_URL', 'SHUTDOWN_GRACE_MS']);
+const SET_BY_COMPOSE = new Set(['HOST', 'PORT', 'WORKER_METRICS_PORT', 'DASHBOARD_PORT', 'MODELS_DIR', 'FILES_DIR', 'REDIS_URL', 'SHUTDOWN_GRACE_MS']);
 const APP_SERVICES = ['api', 'worker', 'dashboard'] as const;
 
 /** Seconds in a compose duration such as `150s`, `2m30s` or `1m`. */
@@ -147,6 +147,15 @@ describe('compose/docker-compose.yml resolved by docker-compose config with .env
     const graceMs = Number(worker.environment?.SHUTDOWN_GRACE_MS);
     expect(graceMs).toBeGreaterThanOrEqual(60_000);
     expect(seconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs + 10_000);
+  });
+
+  it('mounts one shared files volume at FILES_DIR in every api replica', () => {
+    const api = service('api');
+    const filesDir = api.environment?.FILES_DIR;
+    expect(filesDir).toMatch(/^\/\w+/);
+    expect(envExample.get('FILES_VOLUME')).toBe('files');
+    // A named volume (docker-compose config refuses one the file does not declare).
+    expect(api.volumes).toContain(`files:${filesDir}:rw`);
   });
 
   it('serves every scrape target of monitoring/prometheus/prometheus.yml on the port Prometheus expects', () => {
