@@ -33,7 +33,7 @@ locals {
   }
 
   environment = {
-    api       = [for key, value in merge(local.app_environment, { PORT = "8080", SHUTDOWN_GRACE_MS = "10000" }) : { name = key, value = value }]
+    api       = [for key, value in merge(local.app_environment, { PORT = "8080", SHUTDOWN_GRACE_MS = "10000", FILES_DIR = "/files" }) : { name = key, value = value }]
     worker    = [for key, value in merge(local.app_environment, { WORKER_METRICS_PORT = "9464", SHUTDOWN_GRACE_MS = "100000" }) : { name = key, value = value }]
     dashboard = [for key, value in merge(local.app_environment, { DASHBOARD_PORT = "8081" }) : { name = key, value = value }]
   }
@@ -55,7 +55,7 @@ locals {
       portMappings     = [{ containerPort = 8080, protocol = "tcp" }]
       environment      = local.environment.api
       secrets          = [{ name = "REDIS_URL", valueFrom = local.secret_arns.redis_url }, { name = "API_KEYS", valueFrom = local.secret_arns.api_keys }]
-      mountPoints      = [{ sourceVolume = "models", containerPath = "/models", readOnly = true }]
+      mountPoints      = [{ sourceVolume = "models", containerPath = "/models", readOnly = true }, { sourceVolume = "files", containerPath = "/files", readOnly = false }]
       linuxParameters  = { initProcessEnabled = true }
       stopTimeout      = 30
       logConfiguration = { logDriver = "awslogs", options = local.log_options.api }
@@ -161,6 +161,21 @@ resource "aws_ecs_task_definition" "api" {
       }
     }
   }
+
+  # FILES_DIR of every API task (local.containers.api mounts it at /files).
+  volume {
+    name = "files"
+
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.models.id
+      transit_encryption = "ENABLED"
+
+      authorization_config {
+        access_point_id = aws_efs_access_point.files.id
+        iam             = "ENABLED"
+      }
+    }
+  }
 }
 
 resource "aws_ecs_task_definition" "worker" {
@@ -239,7 +254,8 @@ resource "aws_ecs_service" "api" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.http]
+  # API tasks mount EFS (models, files): without a mount target in their subnet they fail to start.
+  depends_on = [aws_lb_listener.http, aws_efs_mount_target.models]
 }
 
 resource "aws_ecs_service" "worker" {

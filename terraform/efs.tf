@@ -1,5 +1,6 @@
 # Model store shared by every task: a model is downloaded (and quantized) once, then each
-# new worker maps it from here instead of fetching it again.
+# new worker maps it from here instead of fetching it again. The same file system holds the
+# uploaded files and batch results that every API task shares (access point "files").
 resource "aws_efs_file_system" "models" {
   creation_token   = "${local.prefix}-models"
   encrypted        = true
@@ -42,4 +43,28 @@ resource "aws_efs_access_point" "models" {
   }
 
   tags = { Name = "${local.prefix}-models" }
+}
+
+# Uploaded files and batch results (FILES_DIR): every API task reads and writes them, since any
+# task may coordinate a batch or serve a file. Its own root directory, so the API never sees the
+# models through it, owned by the image's user (node, uid 1000) and closed to others.
+resource "aws_efs_access_point" "files" {
+  file_system_id = aws_efs_file_system.models.id
+
+  posix_user {
+    uid = 1000
+    gid = 1000
+  }
+
+  root_directory {
+    path = "/files"
+
+    creation_info {
+      owner_uid   = 1000
+      owner_gid   = 1000
+      permissions = "0750"
+    }
+  }
+
+  tags = { Name = "${local.prefix}-files" }
 }

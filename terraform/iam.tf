@@ -33,7 +33,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
   policy = data.aws_iam_policy_document.read_secrets.json
 }
 
-# Task roles: what the application may do. Workers read and write the model store; the API reads it.
+# Task roles: what the application may do. Workers read and write the model store; the API reads
+# it, and reads and writes the shared files (uploads and batch results).
 resource "aws_iam_role" "worker" {
   name               = "${local.prefix}-worker"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
@@ -77,4 +78,23 @@ resource "aws_iam_role_policy" "api_models" {
   name   = "models-read"
   role   = aws_iam_role.api.id
   policy = data.aws_iam_policy_document.models["api"].json
+}
+
+data "aws_iam_policy_document" "api_files" {
+  statement {
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.models.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.files.arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api_files" {
+  name   = "files-read-write"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api_files.json
 }

@@ -19,8 +19,13 @@ output "redis_primary_endpoint" {
 }
 
 output "models_file_system_id" {
-  description = "EFS file system holding the models (access point /models)."
+  description = "EFS file system holding the models (access point /models) and the API's uploaded files and batch results (access point /files)."
   value       = aws_efs_file_system.models.id
+}
+
+output "efs_access_point_ids" {
+  description = "EFS access points of that file system: models (workers, API read-only) and files (FILES_DIR of the API tasks)."
+  value       = { models = aws_efs_access_point.models.id, files = aws_efs_access_point.files.id }
 }
 
 output "log_groups" {

@@ -136,7 +136,8 @@ resource "aws_security_group" "efs" {
   tags = { Name = "${local.prefix}-efs" }
 }
 
-# Workers load (and download) models; the API reads a model's vocabulary to count prompt tokens.
+# Workers load (and download) models; the API reads a model's vocabulary to count prompt tokens
+# and reads and writes the shared files (FILES_DIR, access point "files").
 resource "aws_vpc_security_group_ingress_rule" "efs_from_tasks" {
   for_each = {
     worker = aws_security_group.worker.id

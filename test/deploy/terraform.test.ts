@@ -195,6 +195,42 @@ describe('ECS services', () => {
     expect(tf.resource('aws_efs_file_system', 'models').encrypted).toBe(true);
   });
 
+  it('mounts the files access point into every API task at FILES_DIR, writable, with encryption in transit and IAM authorization', () => {
+    const volume = tf.resource('aws_ecs_task_definition', 'api').volume.find(
+      (v: any) => v.efs_volume_configuration?.[0]?.authorization_config?.[0]?.access_point_id === '${aws_efs_access_point.files.id}',
+    );
+    expect(volume, 'an api task volume on the files access point').toBeDefined();
+    const efs = volume.efs_volume_configuration[0];
+    expect(efs.file_system_id).toBe('${aws_efs_file_system.models.id}');
+    expect(efs.transit_encryption).toBe('ENABLED');
+    expect(efs.authorization_config[0].iam).toBe('ENABLED');
+
+    const mount = tf.locals.containers.api.mountPoints.find((m: any) => m.sourceVolume === volume.name);
+    expect(mount, 'the api container mounts the files volume').toBeDefined();
+    expect(mount.readOnly).toBe(false);
+    expect(mount.containerPath).toMatch(/^\/\w+/);
+    expect(String(tf.locals.environment.api)).toContain(`FILES_DIR = "${mount.containerPath}"`);
+    expect(String(tf.locals.app_environment)).not.toContain('FILES_DIR');
+
+    // Its own root, owned by the image's user (the same as the models access point's).
+    const files = tf.resource('aws_efs_access_point', 'files');
+    const models = tf.resource('aws_efs_access_point', 'models');
+    expect(files.file_system_id).toBe('${aws_efs_file_system.models.id}');
+    expect(files.root_directory[0].path).not.toBe(models.root_directory[0].path);
+    expect(files.posix_user[0]).toEqual(models.posix_user[0]);
+    expect(files.root_directory[0].creation_info[0]).toMatchObject({ owner_uid: files.posix_user[0].uid, owner_gid: files.posix_user[0].gid });
+
+    // The API task role may mount and write through that access point, and its tasks reach EFS.
+    const role = tf.resource('aws_iam_role_policy', 'api_files');
+    expect(role.role).toBe('${aws_iam_role.api.id}');
+    const [, document] = /^\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}$/.exec(role.policy)!;
+    const statement = tf.data.aws_iam_policy_document![document!]!.statement[0];
+    expect(statement.actions).toEqual(expect.arrayContaining(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']));
+    expect(statement.condition[0]).toMatchObject({ variable: 'elasticfilesystem:AccessPointArn', values: ['${aws_efs_access_point.files.arn}'] });
+    expect(tf.resource('aws_vpc_security_group_ingress_rule', 'efs_from_tasks').for_each.api).toBe('${aws_security_group.api.id}');
+    expect(tf.resource('aws_ecs_service', 'api').depends_on).toContain('${aws_efs_mount_target.models}');
+  });
+
   it('gives workers the longest stop timeout Fargate allows, above their drain time', () => {
     const worker = tf.locals.containers.worker;
     expect(worker.stopTimeout).toBe(120);
