@@ -38,6 +38,13 @@ export interface Submission {
   priority: number;
   cache: boolean;
   model?: string;
+  /** The job's id, when the caller must know it before the job exists (a batch line records it first); default a new one. */
+  jobId?: string;
+  /**
+   * The batch the job is a line of. Its coordinator paces it, so fair scheduling does not hold it,
+   * and it keeps the job after it finishes until it has collected the result (api/batches/).
+   */
+  batch?: { id: string; line: number };
 }
 
 export type SubmitOutcome =
@@ -91,13 +98,13 @@ export class JobService {
     // get: the quotas hold a slot under it (given back when no job of its own comes of the
     // request), the schedule says whether the job waits held, beyond a short ready set or behind
     // its tenant's held jobs, until fair scheduling admits it (docs/architecture.md).
-    const jobId = randomUUID();
+    const jobId = submission.jobId ?? randomUUID();
     const [admitted, held] = await Promise.all([
       quotas.admit(submission.tenant, jobId).then(
         (admission) => ({ admission }),
         (refusal: unknown) => ({ refusal }),
       ),
-      this.deps.fair.mustHold(submission.tenant, jobId),
+      submission.batch ? false : this.deps.fair.mustHold(submission.tenant, jobId),
     ]);
     if ('refusal' in admitted) {
       void this.deps.fair.release(jobId).catch(() => undefined);
@@ -132,6 +139,7 @@ export class JobService {
       ...(hash ? { cacheKey: hash } : {}),
       ...(hash && owner !== undefined ? { cacheOwner: owner } : {}),
       ...(submission.model ? { model: submission.model } : {}),
+      ...(submission.batch ? { batch: submission.batch } : {}),
     };
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
     const job = await queue.add(GENERATE_JOB, data, {
@@ -139,6 +147,7 @@ export class JobService {
       priority: submission.priority,
       ...(hash ? { deduplication: { id: hash } } : {}),
       ...(held ? { delay: this.deps.fair.holdDelayMs } : {}),
+      ...(submission.batch ? { removeOnComplete: false, removeOnFail: false } : {}),
     });
     const id = job.id ?? jobId;
     const coalesced = id !== jobId;

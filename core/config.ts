@@ -209,6 +209,19 @@ export const configSchema = z.object({
   FILES_DIR: z.string().min(1).default('data/files'),
   /** Largest file upload in bytes; above it, 413 `file_too_large`. Default `209715200` (200 MiB). */
   FILE_MAX_BYTES: int(1).default(200 * 1024 * 1024),
+  /** Most request lines in one batch input file; a longer file fails validation. Default `50000`. */
+  BATCH_MAX_LINES: int(1, 10_000_000).default(50_000),
+  /**
+   * Lines of one batch in the queue (waiting or running) at once: a batch is admitted gradually, in
+   * a priority class below every interactive request. Default `64`.
+   */
+  BATCH_LINES_IN_FLIGHT: int(1, 100_000).default(64),
+  /** Batches one API process coordinates at once; more wait their turn (or another replica's). Default `8`. */
+  BATCH_COORDINATORS: int(1, 1000).default(8),
+  /** Longest `completion_window` a batch may ask for, in seconds (OpenAI's `24h` and shorter `<n>s|m|h`). Default `604800` (7 days). */
+  BATCH_MAX_WINDOW_SECONDS: int(1).default(604_800),
+  /** Seconds a finished batch's record is kept (its files stay until deleted). Default `2592000` (30 days). */
+  BATCH_RETENTION_SECONDS: int(1).default(2_592_000),
   /** The API reads the model's vocabulary (not its weights) to refuse prompts longer than the context with 400. Default `true`. */
   CHECK_PROMPT_TOKENS: bool.default(true),
 });

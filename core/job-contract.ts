@@ -43,6 +43,16 @@ export const DEFAULT_TOP_P = 0.95;
 export const DEFAULT_TOP_K = 40;
 /** Priorities 1 (first) to 10 (last); BullMQ runs lower numbers first. */
 export const DEFAULT_PRIORITY = 5;
+/**
+ * The priority class of batch lines: below every interactive priority (1-10), so a request that
+ * comes while a batch runs waits only for the lines already running, never for the batch's queue.
+ */
+export const BATCH_PRIORITY = 100;
+/**
+ * BullMQ orders its prioritized set by `priority * 2^32 + arrival`: scores below this are
+ * interactive jobs. Fair scheduling counts only those as its ready set (core/fair/admission-scripts.ts).
+ */
+export const BATCH_SCORE_FLOOR = BATCH_PRIORITY * 2 ** 32;
 
 export function generationRequestSchema(limits: RequestLimits) {
   return z.strictObject({
@@ -114,6 +124,8 @@ export interface JobData {
   cacheOwner?: string;
   /** Model the client asked for (informational: a worker serves the model it has loaded). */
   model?: string;
+  /** The batch this job is a line of (`line`: 1-based line of the input file); absent for interactive jobs. */
+  batch?: { id: string; line: number };
   /** Epoch ms the API accepted the request. */
   acceptedAt: number;
 }

@@ -48,6 +48,17 @@ export function redisKeys(prefix: string) {
     tenantsWithJobs: `${prefix}:tenants-with-jobs`,
     /** String: held (PX) by the API process pruning `tenantJobs` this round, so replicas take turns. */
     tenantJobsPrune: `${prefix}:tenant-jobs-prune`,
+    /**
+     * Hash: a batch's record (status, timestamps, counts, files, the next line to admit); expires
+     * BATCH_RETENTION_SECONDS after the batch ends.
+     */
+    batch: (id: string) => `${prefix}:batch:${id}`,
+    /** Hash: a running batch's lines in the queue, line number → JSON of its job; deleted when the batch ends. */
+    batchLines: (id: string) => `${prefix}:batch-lines:${id}`,
+    /** Sorted set: a tenant's batch ids → created (ms), for listing; entries older than the retention are pruned as it is read. */
+    batchesOf: (tenant: string) => `${prefix}:batches:${tenant}`,
+    /** Hash: unfinished batch id → status; an entry goes when its batch ends (every API process sees that each has a coordinator). */
+    batchesLive: `${prefix}:batches-live`,
     /** Hash: a tenant's usage on one UTC day (`YYYY-MM-DD`); expires USAGE_RETENTION_DAYS after the day. */
     usage: (tenant: string, day: string) => `${prefix}:usage:${tenant}:${day}`,
   } as const;

@@ -1,3 +1,4 @@
+import { BATCH_SCORE_FLOOR } from '../job-contract.ts';
 import { LuaScript } from '../lua-script.ts';
 
 /**
@@ -22,6 +23,12 @@ export const CLASS_SPAN = 2 ** 32;
 export const STALE_ADMISSION_MS = 10_000;
 /** A place reserved for a job whose add never came (it joined another job, or failed) lapses after this long. */
 export const RESERVATION_MS = 5000;
+/**
+ * Lua: the interactive jobs of the prioritized set. Batch lines (BATCH_PRIORITY) sort after them
+ * and are paced by their batch's coordinator, so they never fill the ready set that fairness keeps
+ * short: an interactive job is not held because a batch is running.
+ */
+const INTERACTIVE_READY = (key: string) => `redis.call('ZCOUNT', ${key}, '-inf', '(${BATCH_SCORE_FLOOR}')`;
 /** Backlog entries one admission looks at, at most: bounds a script's time when many are stale. */
 const MAX_EXAMINED = 1000;
 
@@ -80,7 +87,7 @@ local function admit()
       rcall('ZREM', admittingKey, id)
     end
   end
-  local room = depth - rcall('LLEN', waitKey) - rcall('ZCARD', prioritizedKey) - pending
+  local room = depth - rcall('LLEN', waitKey) - ${INTERACTIVE_READY('prioritizedKey')} - pending
   -- Fair scheduling turned off: what is still held goes.
   if depth <= 0 then room = ${MAX_EXAMINED} end
   local examined = 0
@@ -159,7 +166,7 @@ return admit()`);
 export const MUST_HOLD = new LuaScript(`${RESERVED}
 if redis.call('EXISTS', KEYS[5]) == 1 then return 1 end
 local now = nowMs()
-local ready = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+local ready = redis.call('LLEN', KEYS[1]) + ${INTERACTIVE_READY('KEYS[2]')} + redis.call('ZCARD', KEYS[3])
   + reservedPending(KEYS[4], ARGV[2], now)
 if ready >= tonumber(ARGV[1]) then return 1 end
 redis.call('ZADD', KEYS[4], now, ARGV[3])

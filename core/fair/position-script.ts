@@ -1,3 +1,4 @@
+import { BATCH_SCORE_FLOOR } from '../job-contract.ts';
 import { RESERVATION_MS } from './admission-scripts.ts';
 import { LuaScript } from '../lua-script.ts';
 
@@ -53,7 +54,8 @@ local function ready()
     for _, id in ipairs(reserved) do
       if rcall('EXISTS', jobPrefix .. id) == 0 then pending = pending + 1 end
     end
-    readySize = waitLen() + rcall('ZCARD', prioritizedKey) + pending
+    -- Batch lines sort after every interactive job: they are not ahead of a held one.
+    readySize = waitLen() + rcall('ZCOUNT', prioritizedKey, '-inf', '(${BATCH_SCORE_FLOOR}') + pending
   end
   return readySize
 end

@@ -60,6 +60,27 @@ export const METRICS = {
     labels: ['queue', 'state'],
     exportedBy: ['api', 'dashboard'],
   },
+  batches: {
+    name: 'llmo_batches',
+    type: 'gauge',
+    help: 'Unfinished batches by state (validating, in_progress, finalizing, cancelling), read from Redis at scrape time.',
+    labels: ['state'],
+    exportedBy: ['api'],
+  },
+  batchesFinished: {
+    name: 'llmo_batches_finished_total',
+    type: 'counter',
+    help: 'Batches that ended, by final state (completed, failed, expired, cancelled).',
+    labels: ['state'],
+    exportedBy: ['api'],
+  },
+  batchLines: {
+    name: 'llmo_batch_lines_total',
+    type: 'counter',
+    help: 'Batch lines by outcome: completed (status 200), failed (an error answer), expired or cancelled (never ran).',
+    labels: ['outcome'],
+    exportedBy: ['api'],
+  },
   jobsSubmitted: {
     name: 'llmo_jobs_submitted_total',
     type: 'counter',

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import type { FileStore, StoredFile } from '../../core/files/file-store.ts';
+import type { Metrics } from '../../core/metrics/registry.ts';
+import type { BatchRecord, BatchStatus } from './batch-object.ts';
+import { notRunLine, type NotRunReason, type SpooledLine } from './batch-output.ts';
+import type { BatchStore } from './batch-store.ts';
+import { jsonlLines } from './jsonl-lines.ts';
+
+export interface FinalizeDeps {
+  store: BatchStore;
+  files: FileStore;
+  metrics: Metrics;
+}
+
+/** A batch's output and error files have ids of their own, fixed, so writing them again after a crash replaces them. */
+export function resultFileId(batchId: string, kind: 'output' | 'error'): string {
+  return `file-${createHash('sha256').update(`${batchId}:${kind}`).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Writes a batch's output file (lines answered with 200) and error file (lines answered with an
+ * error, and lines that never ran because the batch was cancelled or expired), one line per
+ * `custom_id`, from the spool: a line spooled twice (by a coordinator that crashed between spooling
+ * and counting) is written once. Then the batch takes its final state and the spool goes.
+ */
+export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reason: NotRunReason | undefined): Promise<void> {
+  const { store, files, metrics } = deps;
+  const id = batch.object.id;
+  if (reason !== 'cancelled') await store.transition(id, ['in_progress'], 'finalizing');
+  const spool = files.scratch(id);
+  const counts = { completed: 0, failed: 0, notRun: 0 };
+
+  async function* spooled(ok: boolean): AsyncGenerator<string> {
+    const seen = new Set<number>();
+    for await (const text of spool.lines()) {
+      const line = JSON.parse(text) as SpooledLine;
+      if (seen.has(line.line)) continue;
+      seen.add(line.line);
+      if (line.ok !== ok) continue;
+      counts[ok ? 'completed' : 'failed'] += 1;
+      yield `${JSON.stringify(line.record)}\n`;
+    }
+    if (ok) return;
+    // Lines that never ran: in the input, not in the spool.
+    for await (const input of jsonlLines(files.read(batch.object.input_file_id))) {
+      if (seen.has(input.number)) continue;
+      const customId = (JSON.parse(input.text) as { custom_id: string }).custom_id;
+      counts.notRun += 1;
+      yield `${JSON.stringify(notRunLine(id, input.number, customId, reason ?? 'expired').record)}\n`;
+    }
+  }
+
+  const write = async (kind: 'output' | 'error', content: AsyncIterable<string>): Promise<StoredFile> =>
+    await files.create({ id: resultFileId(id, kind), filename: `${id}_${kind}.jsonl`, purpose: 'batch_output', tenant: batch.tenant, content, maxBytes: Number.MAX_SAFE_INTEGER });
+  const output = await write('output', spooled(true));
+  const errors = await write('error', spooled(false));
+
+  const final: BatchStatus = reason === 'cancelled' ? 'cancelled' : counts.notRun > 0 ? 'expired' : 'completed';
+  const moved = await store.transition(id, ['in_progress', 'finalizing', 'cancelling'], final, {
+    output_file_id: output.id,
+    error_file_id: errors.id,
+    completed: counts.completed,
+    failed: counts.failed + counts.notRun,
+  });
+  if (moved) {
+    metrics.m.batchesFinished.inc({ state: final });
+    if (counts.notRun > 0) metrics.m.batchLines.inc({ outcome: reason ?? 'expired' }, counts.notRun);
+  }
+  await spool.remove();
+}
