@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,5 +150,25 @@ describe('the llmo_stack role installs the stack files', () => {
     const result = play({ ...example, ...inventory });
     expect(result.status).not.toBe(0);
     expect(result.stdout).toContain('llmo_redis_password is missing, a placeholder, or malformed');
+  }, 180_000);
+
+  it('mounts llmo_files_dir, a shared directory of the host, into the api containers at FILES_DIR', () => {
+    const shared = path.join(dir, 'shared-files');
+    mkdirSync(shared);
+    const result = play({ ...secrets, ...inventory, llmo_files_dir: shared, llmo_app_uid: os.userInfo().uid });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(readEnvFile(envFile()).get('FILES_VOLUME')).toBe(shared);
+    requireTool('docker-compose', 'docker-compose');
+    const config = run('docker-compose', ['config'], { cwd: path.join(home, 'compose'), env: cleanEnv() });
+    expect(config.status, config.stderr).toBe(0);
+    const api = parse(config.stdout).services.api;
+    expect(api.volumes).toContain(`${shared}:${api.environment.FILES_DIR}:rw`);
+  }, 180_000);
+
+  it('refuses an llmo_files_dir that is not there, rather than let Docker create a local one', () => {
+    const result = play({ ...secrets, ...inventory, llmo_files_dir: path.join(dir, 'not-mounted') });
+    expect(result.status).not.toBe(0);
+    // The YAML callback folds long messages over several lines.
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('mount the shared file system there first');
   }, 180_000);
 });
