@@ -16,6 +16,8 @@ import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queu
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { TenantLedger } from '../core/tenants/ledger.ts';
 import { createApp } from './app.ts';
+import type { BatchQueue } from './batches/batch-coordinator.ts';
+import { startBatchSystem } from './batches/batch-system.ts';
 import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
 import { JobStateWatcher } from './job-state-watcher.ts';
@@ -32,6 +34,8 @@ export interface ApiService {
   app: Express;
   deps: ApiDeps;
   queue: GenerateQueue;
+  /** The batch coordinators' queue (Bull Board shows it next to the generation queue). */
+  batchQueue: BatchQueue;
   /** What the live workers serve, as this process sees it. */
   models: ServedModelView;
   /** This process's admissions of held jobs on a timer, the safety net of fair scheduling (docs/architecture.md). */
@@ -91,6 +95,21 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
   // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
   const jobStates = new JobStateWatcher({ events, queue, redis, logger, positions: fair.positions });
+  const files = new DirectoryFileStore(config.FILES_DIR);
+  // Batches are coordinated by the API processes, which share FILES_DIR (docs/batches.md).
+  const batches = startBatchSystem({
+    config,
+    redis,
+    connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-batches'),
+    keys,
+    files,
+    jobs,
+    jobStates,
+    generateQueue: queue,
+    modelId: () => models.id(),
+    metrics: processMetrics(),
+    logger,
+  });
   const deps: ApiDeps = {
     config,
     logger,
@@ -98,7 +117,8 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     keys,
     queue,
     jobs,
-    files: new DirectoryFileStore(config.FILES_DIR),
+    files,
+    batches: batches.service,
     tenants,
     streams,
     jobStates,
@@ -111,12 +131,15 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     app: createApp(deps),
     deps,
     queue,
+    batchQueue: batches.queue,
     models,
     // Workers admit held jobs as theirs finish; this catches what they miss (a worker that died
     // between a completion and its admission, a job removed from Bull Board).
     admission: admission.every(ADMISSION_SAFETY_NET_MS),
     async close() {
       admission.close();
+      // Running batches go back to their queue between two steps, for another process to take on.
+      await batches.close();
       // Cached answers counted in memory are written while the connection is still open.
       await quotas.flush();
       untrackQueue();

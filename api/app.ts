@@ -3,6 +3,7 @@ import { createBaseApp } from '../core/http/base-app.ts';
 import { errorHandler, notFoundHandler } from '../core/http/error-handler.ts';
 import { metricsHandler } from '../core/metrics/http.ts';
 import type { ApiDeps } from './deps.ts';
+import { batchesRouter } from './batches/batches-router.ts';
 import { filesRouter } from './files/files-router.ts';
 import { cancelJob } from './handlers/cancel-job.ts';
 import { createJob } from './handlers/create-job.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/api/v1', v1);
   app.get('/v1/models', listModels(deps));
   app.use('/v1/files', filesRouter(deps));
+  app.use('/v1/batches', batchesRouter(deps.batches));
   app.use('/v1', openAiRouter(deps));
   app.use(docsRouter(deps.config));
 

@@ -4,6 +4,7 @@ import type { FileStore } from '../core/files/file-store.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
+import type { BatchService } from './batches/batch-service.ts';
 import type { JobService } from './job-service.ts';
 import type { JobStateWatcher } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
@@ -21,6 +22,8 @@ export interface ApiDeps {
   jobs: JobService;
   /** Uploaded files and batch results (`FILES_DIR`, shared by every replica). */
   files: FileStore;
+  /** OpenAI's Batch API over the queue: batches created, read, listed and cancelled (api/batches/). */
+  batches: BatchService;
   /** The tenants and their keys and limits (`API_KEYS`, `API_KEYS_FILE`, reloaded when the file changes). */
   tenants: TenantDirectory;
   /** Reads jobs' token streams for SSE clients (one blocking Redis connection per process). */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../core/config.ts';
@@ -41,10 +42,12 @@ export class BatchCoordinator {
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: BatchRunDeps & { config: Config; queue: BatchQueue; logger: Logger },
+    private readonly deps: BatchRunDeps & { config: Config; batchQueue: BatchQueue; logger: Logger },
     connection: Redis,
   ) {
     const { config } = deps;
+    // Each line a batch follows listens for the stop: many at once, by design.
+    setMaxListeners(0, this.stopping.signal);
     this.worker = new Worker<BatchJobData, void, 'batch'>(batchQueueName(config), this.process, {
       connection: connection as ConnectionOptions,
       prefix: config.REDIS_PREFIX,
@@ -70,7 +73,7 @@ export class BatchCoordinator {
 
   /** Gives a new batch its coordinator. */
   async enqueue(batchId: string, tenant: string): Promise<void> {
-    await this.deps.queue.add('batch', { batchId, tenant }, { jobId: batchId });
+    await this.deps.batchQueue.add('batch', { batchId, tenant }, { jobId: batchId });
   }
 
   /**

@@ -101,7 +101,8 @@ export class BatchStore {
         next_line: 1,
         next_offset: 0,
       })
-      .zadd(keys.batchesOf(batch.tenant), batch.created_at * 1000, batch.id)
+      // By the millisecond: batches created in the same second still list in order.
+      .zadd(keys.batchesOf(batch.tenant), Date.now(), batch.id)
       // Entries older than any record can be (its window, a day to finish, its retention) have none.
       .zremrangebyscore(keys.batchesOf(batch.tenant), '-inf', (batch.created_at - this.maxWindowSeconds - 86_400 - this.retentionSeconds) * 1000)
       .hset(keys.batchesLive, batch.id, 'validating')
