@@ -56,7 +56,7 @@ function operation(op: Operation): JsonObject {
     ...(op.description ? { description: op.description } : {}),
     ...(pathParams.length > 0 || op.query ? { parameters: [...pathParams, ...queryParameters(op.query)] } : {}),
     ...(op.open ? { security: [] } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: ref(op.body) } } } } : {}),
     responses: Object.fromEntries(Object.entries(op.responses).map(([status, spec]) => [status, response(spec)])),
   };
 }
@@ -81,6 +81,7 @@ export function buildOpenApiDocument(config: Config, version: string): JsonObjec
     tags: [
       { name: 'jobs', description: 'The native job API.' },
       { name: 'openai', description: "OpenAI's completions and chat completions, for OpenAI clients unchanged." },
+      { name: 'files', description: "OpenAI's Files API: batch input uploaded, batch output read back." },
       { name: 'operations', description: 'Probes, metrics and this description.' },
     ],
     paths,

@@ -10,6 +10,8 @@ import {
   openAiErrorSchema,
 } from '../openai/response-schemas.ts';
 import { usageQuerySchema } from '../handlers/usage.ts';
+import { fileDeletedSchema, fileListSchema, fileObjectSchema, fileUploadRequestSchema } from '../files/file-schemas.ts';
+import { listFilesQuerySchema } from '../files/list-files.ts';
 import { limitsOf } from '../submission.ts';
 import * as native from './native-schemas.ts';
 
@@ -28,6 +30,7 @@ export function componentSchemas(config: Config) {
       GenerateRequest: generateWaitRequestSchema(limits),
       CompletionRequest: completionRequestSchema(limits),
       ChatCompletionRequest: chatCompletionRequestSchema(limits),
+      FileUploadRequest: fileUploadRequestSchema,
     },
     output: {
       GenerationResult: native.generationResultSchema,
@@ -45,6 +48,9 @@ export function componentSchemas(config: Config) {
       OpenAIError: openAiErrorSchema,
       ModelList: native.modelListSchema,
       UsageReport: native.usageReportSchema,
+      OpenAIFile: fileObjectSchema,
+      OpenAIFileList: fileListSchema,
+      OpenAIFileDeleted: fileDeletedSchema,
     },
   } satisfies Record<'input' | 'output', Record<string, z.ZodType>>;
 }
@@ -68,6 +74,8 @@ export interface Operation {
   summary: string;
   description?: string;
   body?: ComponentName;
+  /** The body's media type; default JSON. */
+  bodyType?: 'application/json' | 'multipart/form-data';
   /** Query parameters: the schema the handler validates them with. */
   query?: z.ZodObject;
   /** Served without an API key even when keys are configured (probes and this description). */
@@ -271,5 +279,60 @@ export const OPERATIONS: Operation[] = [
       },
       ...openAiErrors,
     },
+  },
+  {
+    method: 'post',
+    path: '/v1/files',
+    operationId: 'uploadFile',
+    tags: ['files'],
+    summary: 'Upload a batch input file (OpenAI Files API)',
+    description:
+      'Multipart form with `purpose` (`batch`, sent first) and `file`; streamed to storage, at most FILE_MAX_BYTES. The file belongs to the caller\'s tenant. See docs/batches.md.',
+    body: 'FileUploadRequest',
+    bodyType: 'multipart/form-data',
+    responses: {
+      '200': { description: 'Stored.', content: json('OpenAIFile') },
+      '400': openAiError('Not a multipart form, a `purpose` other than `batch` (`unsupported_value`), a missing `file`, or an unknown field (`unknown_parameter`).'),
+      '413': openAiError('The file is larger than FILE_MAX_BYTES (`code`: `file_too_large`); nothing is kept.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/files',
+    operationId: 'listFiles',
+    tags: ['files'],
+    summary: "The caller's files (every tenant's for admin keys)",
+    query: listFilesQuerySchema,
+    responses: {
+      '200': { description: "OpenAI's cursor page.", content: json('OpenAIFileList') },
+      '400': openAiError('A bad parameter, or an `after` that names no file of the list.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/files/{id}',
+    operationId: 'getFile',
+    tags: ['files'],
+    summary: 'A file object',
+    responses: { '200': { description: 'The file.', content: json('OpenAIFile') }, '404': openAiError("No such file (or another tenant's).") },
+  },
+  {
+    method: 'get',
+    path: '/v1/files/{id}/content',
+    operationId: 'getFileContent',
+    tags: ['files'],
+    summary: "A file's content, as uploaded or written",
+    responses: {
+      '200': { description: 'The bytes.', content: { 'application/octet-stream': { type: 'string', description: 'The file as stored.' } } },
+      '404': openAiError("No such file (or another tenant's)."),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/v1/files/{id}',
+    operationId: 'deleteFile',
+    tags: ['files'],
+    summary: 'Delete a file and its content',
+    responses: { '200': { description: 'Deleted.', content: json('OpenAIFileDeleted') }, '404': openAiError("No such file (or another tenant's).") },
   },
 ];

@@ -24,13 +24,14 @@ const OPEN_PREFIXES = [
   `${BOARD_PATH}/`,
 ];
 
-const normalize = (path: string) => {
+/** A path as Express matches it: case-insensitively, one trailing slash ignored. */
+export const normalizePath = (path: string) => {
   const lower = path.toLowerCase();
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 };
 
 export function isOpenPath(path: string, config: Pick<Config, 'METRICS_REQUIRE_KEY'>): boolean {
-  const normalized = normalize(path);
+  const normalized = normalizePath(path);
   if (normalized === '/metrics') return !config.METRICS_REQUIRE_KEY;
   if (OPEN_PATHS.has(normalized)) return true;
   return OPEN_PREFIXES.some((prefix) => normalized.startsWith(prefix));

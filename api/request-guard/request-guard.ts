@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from '../deps.ts';
 import { enforce, identify } from './authenticate.ts';
@@ -6,6 +6,7 @@ import { backpressure, QueueDepthGauge } from './backpressure.ts';
 import { promptLimit } from './prompt-limit.ts';
 import { promptTokenizer } from './prompt-tokens.ts';
 import { isOpenPath } from './public-paths.ts';
+import { enqueuesNothing } from './queue-free-posts.ts';
 import { rateLimit } from './rate-limit.ts';
 import { readJsonBody } from './read-json-body.ts';
 
@@ -14,9 +15,10 @@ export interface RequestGuard {
   headers: RequestHandler;
   /**
    * Everything a request passes before a router sees it, in this order: who is calling, the
-   * caller's rate limit, refusal without a valid key, queue backpressure (POST), the body (read
-   * once, bounded), and the prompt's length in tokens. Open paths (probes, docs, metrics unless
-   * they need a key, Bull Board with its own credentials) skip it.
+   * caller's rate limit, refusal without a valid key, queue backpressure (POSTs that queue work),
+   * the body (JSON read once, bounded; multipart uploads are left to their route, which streams
+   * them), and the prompt's length in tokens. Open paths (probes, docs, metrics unless they need a
+   * key, Bull Board with its own credentials) skip it.
    */
   guard: RequestHandler[];
 }
@@ -43,12 +45,17 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
     identify(() => tenants.keyring),
     rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),
     enforce(logger),
-    backpressure(gauge, config.MAX_QUEUE_DEPTH),
+    // A full queue refuses new work, not requests that add none (api/request-guard/queue-free-posts.ts).
+    skipWhen(enqueuesNothing, backpressure(gauge, config.MAX_QUEUE_DEPTH)),
     readJsonBody(config.BODY_LIMIT_BYTES),
     promptLimit(promptTokenizer(config, logger), config.MAX_PROMPT_CHARS),
   ];
-  const skipOpen = (step: RequestHandler): RequestHandler => (req, res, next) =>
-    isOpenPath(req.path, config) ? next() : step(req, res, next);
+  const skipOpen = (step: RequestHandler): RequestHandler => skipWhen((req) => isOpenPath(req.path, config), step);
 
   return { headers: helmet(), guard: steps.map(skipOpen) };
 }
+
+const skipWhen =
+  (skip: (req: Request) => boolean, step: RequestHandler): RequestHandler =>
+  (req, res, next) =>
+    skip(req) ? next() : step(req, res, next);

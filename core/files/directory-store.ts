@@ -4,15 +4,16 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } f
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { AppError, notFound } from '../errors.ts';
 import { FILE_PURPOSES, type FileStore, type NewFile, type ScratchLog, type StoredFile } from './file-store.ts';
+import { ScratchFile } from './scratch-file.ts';
 
 /** Ids are checked before any path is built from them: anything else is simply not found (no `../`). */
 const FILE_ID = /^file-[0-9a-f]{32}$/;
 const RECORD_NAME = /^(file-[0-9a-f]{32})\.json$/;
 const SCRATCH_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TEMP_PREFIX = '.tmp-';
+const LIST_READS_AT_ONCE = 64;
 /**
  * A temp file untouched this long belongs to a process that died. Younger ones are left alone: the
  * directory is shared by every API replica, and one starting must not delete another's upload.
@@ -33,7 +34,7 @@ const ignoreMissing = (error: unknown) => {
  * leaves at most a temp file (swept later). Scratch logs live in `<dir>/scratch/`.
  */
 export class DirectoryFileStore implements FileStore {
-  private prepared: Promise<void> | undefined;
+  private swept = false;
 
   constructor(private readonly dir: string) {}
 
@@ -54,7 +55,9 @@ export class DirectoryFileStore implements FileStore {
       };
       await writeDurably(`${temp}.json`, JSON.stringify(record));
       // Replacing an id swaps the content, then the record: each rename is atomic, and a reader
-      // that already opened the old content keeps reading it whole.
+      // that already opened the old content keeps reading it whole. A crash between the two
+      // leaves the new content under the old record, until the writer (a batch's output, written
+      // again after a crash) replaces it once more.
       await rename(temp, this.contentPath(id));
       await rename(`${temp}.json`, this.recordPath(id));
       await syncDirectory(this.dir);
@@ -84,8 +87,13 @@ export class DirectoryFileStore implements FileStore {
       return [];
     }
     const ids = names.flatMap((name) => RECORD_NAME.exec(name)?.[1] ?? []);
-    // A file removed between the listing and the read is simply left out.
-    const records = (await Promise.all(ids.map((id) => this.get(id)))).filter((r) => r !== undefined);
+    const records: StoredFile[] = [];
+    // A few reads at a time: thousands at once would run out of file descriptors (EMFILE).
+    for (let i = 0; i < ids.length; i += LIST_READS_AT_ONCE) {
+      const batch = await Promise.all(ids.slice(i, i + LIST_READS_AT_ONCE).map((id) => this.get(id)));
+      // A file removed between the listing and the read is simply left out.
+      for (const record of batch) if (record) records.push(record);
+    }
     return records.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
@@ -116,7 +124,7 @@ export class DirectoryFileStore implements FileStore {
 
   scratch(name: string): ScratchLog {
     if (!SCRATCH_NAME.test(name)) throw new Error(`not a scratch log name: ${JSON.stringify(name)}`);
-    return new ScratchFile(join(this.dir, 'scratch'), `${name}.log`);
+    return new ScratchFile(join(this.dir, 'scratch', `${name}.log`));
   }
 
   private contentPath(id: string) {
@@ -127,61 +135,12 @@ export class DirectoryFileStore implements FileStore {
     return join(this.dir, `${id}.json`);
   }
 
-  /** Creates the directory and sweeps what dead processes left, once per store. */
-  private prepare(): Promise<void> {
-    this.prepared ??= (async () => {
-      await mkdir(this.dir, { recursive: true });
-      await sweepStaleTemps(this.dir).catch(() => undefined);
-    })();
-    return this.prepared;
-  }
-}
-
-class ScratchFile implements ScratchLog {
-  private readonly path: string;
-
-  constructor(
-    private readonly dir: string,
-    name: string,
-  ) {
-    this.path = join(dir, name);
-  }
-
-  async append(lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return;
-    if (lines.some((line) => line.includes('\n'))) throw new Error('a scratch log line may not contain a newline');
+  /** Creates the directory (again, if someone removed it) and, once per store, sweeps what dead processes left. */
+  private async prepare(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const handle = await open(this.path, 'a');
-    try {
-      await handle.writeFile(lines.map((line) => `${line}\n`).join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async *lines(): AsyncIterable<string> {
-    const stream = createReadStream(this.path);
-    // Chunks may end inside a UTF-8 sequence; the decoder holds such a tail back.
-    const decoder = new StringDecoder('utf8');
-    let pending = '';
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        pending += decoder.write(chunk);
-        const parts = pending.split('\n');
-        pending = parts.pop() ?? '';
-        yield* parts;
-      }
-    } catch (error) {
-      ignoreMissing(error);
-    } finally {
-      stream.destroy();
-    }
-    // Whatever follows the last newline was cut short by a crash mid-append: it never counted.
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.path, { force: true });
+    if (this.swept) return;
+    this.swept = true;
+    await sweepStaleTemps(this.dir).catch(() => undefined);
   }
 }
 
