@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../core/config.ts';
@@ -51,6 +52,8 @@ export class BatchCoordinator {
     this.worker = new Worker<BatchJobData, void, 'batch'>(batchQueueName(config), this.process, {
       connection: connection as ConnectionOptions,
       prefix: config.REDIS_PREFIX,
+      // Which process coordinates a batch: Bull Board shows it as the job's worker.
+      name: `api-${hostname()}-${process.pid}`,
       concurrency: config.BATCH_COORDINATORS,
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.JOB_LOCK_MS,
@@ -93,12 +96,15 @@ export class BatchCoordinator {
   }
 
   private readonly process = async (job: Job<BatchJobData, void, 'batch'>, token?: string): Promise<void> => {
-    const finished = await new BatchRun(this.deps, job.data.batchId, this.stopping.signal, job).run();
-    if (!finished) {
+    const lease = token === undefined ? undefined : { job, token, lockMs: this.deps.config.JOB_LOCK_MS };
+    const outcome = await new BatchRun(this.deps, job.data.batchId, this.stopping.signal, lease).run();
+    if (outcome === 'stopped') {
       // Stopping: the batch goes back to the queue for another process (or this one, restarted).
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    // Taken over elsewhere: this job's end is not this process's to record.
+    if (outcome === 'lost') throw new Error(`batch ${job.data.batchId} is coordinated by another process now`);
   };
 
   /** Stops: each running batch stops between two steps and goes back to the queue. */

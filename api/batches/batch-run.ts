@@ -58,23 +58,41 @@ export class BatchRun {
     private readonly deps: BatchRunDeps,
     private readonly id: string,
     private readonly signal: AbortSignal,
-    private readonly job?: Job,
+    /** The coordinator job and its lock, when the run has one: each step first makes sure it still holds it. */
+    private readonly lease?: { job: Job; token: string; lockMs: number },
   ) {}
 
-  /** Runs the batch until it ends or `signal` aborts (the process is stopping); false when it was stopped. */
-  async run(): Promise<boolean> {
+  /**
+   * Runs the batch until it ends (`done`), `signal` aborts because the process is stopping
+   * (`stopped`), or another process has taken the batch over (`lost`: this one's lock lapsed, as
+   * when Redis was away longer than the lock lives). A step that fails (Redis away) is tried again.
+   */
+  async run(): Promise<'done' | 'stopped' | 'lost'> {
     try {
-      let batch = await this.deps.store.get(this.id);
-      if (batch?.object.status === 'validating') batch = await this.validate(batch);
-      while (batch && !isFinalBatch(batch.object.status)) {
-        if (this.signal.aborted) return false;
-        batch = await this.step(batch);
-        if (batch && !isFinalBatch(batch.object.status)) await this.nap();
+      let batch: BatchRecord | undefined;
+      for (;;) {
+        if (this.signal.aborted) return 'stopped';
+        try {
+          if (!(await this.holdsLease())) return 'lost';
+          batch = await this.deps.store.get(this.id);
+          if (batch?.object.status === 'validating') batch = await this.validate(batch);
+          if (!batch || isFinalBatch(batch.object.status)) return 'done';
+          batch = await this.step(batch);
+          if (!batch || isFinalBatch(batch.object.status)) return 'done';
+        } catch (error) {
+          this.deps.logger.warn({ batch: this.id, err: (error as Error).message }, 'a batch step failed; it is tried again');
+        }
+        await this.nap();
       }
-      return true;
     } finally {
       for (const watch of this.watches.values()) watch.close();
     }
+  }
+
+  private async holdsLease(): Promise<boolean> {
+    if (!this.lease) return true;
+    const { job, token, lockMs } = this.lease;
+    return (await job.extendLock(token, lockMs)) === 1;
   }
 
   private context(batch: BatchRecord): LineContext {
@@ -114,7 +132,7 @@ export class BatchRun {
     if (!reason && !inputDone) await this.admit(batch, entries);
     const fresh = await store.get(this.id);
     if (!fresh || isFinalBatch(fresh.object.status)) return fresh;
-    await this.job?.updateProgress({ status: fresh.object.status, ...fresh.object.request_counts }).catch(() => undefined);
+    await this.lease?.job.updateProgress({ status: fresh.object.status, ...fresh.object.request_counts }).catch(() => undefined);
     if (entries.size === 0 && (reason || (input && fresh.nextOffset >= input.bytes))) {
       await finalizeBatch(this.deps, fresh, reason);
       return await store.get(this.id);

@@ -29,7 +29,7 @@ describe('a batch that stops before its last line', () => {
 
   const start = async (name: string, lines: string[], window = '24h') => {
     const file = await client.files.create({ file: createReadStream(writeJsonl(tmp.dir, name, lines)), purpose: 'batch' });
-    return await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: window });
+    return await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: window as '24h' });
   };
 
   it('is cancelled: waiting lines are withdrawn, running ones finish, and the partial output is written', async () => {
