@@ -12,6 +12,7 @@ import {
 import { usageQuerySchema } from '../handlers/usage.ts';
 import { fileDeletedSchema, fileListSchema, fileObjectSchema, fileUploadRequestSchema } from '../files/file-schemas.ts';
 import { listFilesQuerySchema } from '../files/list-files.ts';
+import { batchListSchema, batchSchema, createBatchRequestSchema, listBatchesQuerySchema } from '../batches/batch-schemas.ts';
 import { limitsOf } from '../submission.ts';
 import * as native from './native-schemas.ts';
 
@@ -31,6 +32,7 @@ export function componentSchemas(config: Config) {
       CompletionRequest: completionRequestSchema(limits),
       ChatCompletionRequest: chatCompletionRequestSchema(limits),
       FileUploadRequest: fileUploadRequestSchema,
+      CreateBatchRequest: createBatchRequestSchema,
     },
     output: {
       GenerationResult: native.generationResultSchema,
@@ -51,6 +53,8 @@ export function componentSchemas(config: Config) {
       OpenAIFile: fileObjectSchema,
       OpenAIFileList: fileListSchema,
       OpenAIFileDeleted: fileDeletedSchema,
+      Batch: batchSchema,
+      BatchList: batchListSchema,
     },
   } satisfies Record<'input' | 'output', Record<string, z.ZodType>>;
 }
@@ -334,5 +338,49 @@ export const OPERATIONS: Operation[] = [
     tags: ['files'],
     summary: 'Delete a file and its content',
     responses: { '200': { description: 'Deleted.', content: json('OpenAIFileDeleted') }, '404': openAiError("No such file (or another tenant's).") },
+  },
+  {
+    method: 'post',
+    path: '/v1/batches',
+    operationId: 'createBatch',
+    tags: ['batches'],
+    summary: 'Start a batch on an uploaded file (OpenAI Batch API)',
+    description:
+      'Every line of the file runs as a job of the queue, in a priority class below interactive requests, admitted BATCH_LINES_IN_FLIGHT at a time. The batch validates, runs, and writes an output and an error file. See docs/batches.md.',
+    body: 'CreateBatchRequest',
+    responses: {
+      '200': { description: 'The batch, `validating`.', content: json('Batch') },
+      '400': openAiError('A bad endpoint, completion window, field, or a file that is not a batch input.'),
+      '404': openAiError("No such input file (or another tenant's)."),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/batches',
+    operationId: 'listBatches',
+    tags: ['batches'],
+    summary: "The caller's batches, newest first",
+    query: listBatchesQuerySchema,
+    responses: { '200': { description: "OpenAI's cursor page.", content: json('BatchList') }, '400': openAiError('A bad parameter.') },
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/{id}',
+    operationId: 'getBatch',
+    tags: ['batches'],
+    summary: 'A batch: its state, timestamps, request counts and files',
+    responses: { '200': { description: 'The batch.', content: json('Batch') }, '404': openAiError("No such batch (or another tenant's).") },
+  },
+  {
+    method: 'post',
+    path: '/v1/batches/{id}/cancel',
+    operationId: 'cancelBatch',
+    tags: ['batches'],
+    summary: 'Cancel a batch: waiting lines are withdrawn, running ones finish, the partial output is written',
+    responses: {
+      '200': { description: 'The batch, `cancelling`.', content: json('Batch') },
+      '404': openAiError("No such batch (or another tenant's)."),
+      '409': openAiError('The batch has ended (`batch_not_cancellable`).'),
+    },
   },
 ];
