@@ -26,7 +26,7 @@ await runMain(logger, async () => {
 
   const boardConnection = createRedis(redis.url, 'worker', logger, 'dashboard');
   const boardQueue = createQueue(config, boardConnection);
-  const board = createProtectedBoard([boardQueue], { config, redis: boardConnection, keys: api.deps.keys, logger });
+  const board = createProtectedBoard({ generate: [boardQueue], batches: [api.batchQueue] }, { config, redis: boardConnection, keys: api.deps.keys, logger });
   api.app.use(BOARD_PATH, board.router);
   finishApp(api.app, api.deps);
 

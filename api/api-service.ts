@@ -16,7 +16,7 @@ import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queu
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import { TenantLedger } from '../core/tenants/ledger.ts';
 import { createApp } from './app.ts';
-import type { BatchQueue } from './batches/batch-coordinator.ts';
+import type { BatchQueue } from '../core/batch-queue.ts';
 import { startBatchSystem } from './batches/batch-system.ts';
 import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';

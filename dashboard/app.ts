@@ -3,8 +3,7 @@ import { createBaseApp } from '../core/http/base-app.ts';
 import { errorHandler, notFoundHandler } from '../core/http/error-handler.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
 import { metricsHandler } from '../core/metrics/http.ts';
-import type { GenerateQueue } from '../core/queue.ts';
-import { createProtectedBoard, type ProtectedBoardDeps } from './board.ts';
+import { createProtectedBoard, type BoardQueues, type ProtectedBoardDeps } from './board.ts';
 import type { BoardCredentials } from './credentials.ts';
 
 export interface DashboardApp {
@@ -17,7 +16,7 @@ export interface DashboardApp {
  * address, counted in Redis) at BOARD_PATH, and open
  * `/health` and `/metrics` for the orchestrator's own probes and Prometheus.
  */
-export function createDashboardApp(deps: ProtectedBoardDeps & { queues: GenerateQueue[] }): DashboardApp {
+export function createDashboardApp(deps: ProtectedBoardDeps & { queues: BoardQueues }): DashboardApp {
   const app = createBaseApp(deps.logger);
 
   app.get('/health', (_req, res) => {

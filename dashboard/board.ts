@@ -7,23 +7,30 @@ import type { Config } from '../core/config.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import type { BatchQueue } from '../core/batch-queue.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import { basicAuth } from './auth.ts';
 import { boardCredentials, type BoardCredentials } from './credentials.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 
-/** Bull Board for the generation queue, as an Express router served under `basePath`. */
-export function createBoardRouter(queues: GenerateQueue[], basePath: string, options: { readOnly: boolean }): Router {
+/** The queues the board shows: generation jobs, and the coordinators of batches. */
+export interface BoardQueues {
+  generate: GenerateQueue[];
+  batches: BatchQueue[];
+}
+
+const DESCRIPTIONS = {
+  generate: 'Generation jobs: progress is tokens so far, the result is the generated text with usage and timings.',
+  batches: 'Batches (OpenAI Batch API): one job per unfinished batch; progress is its status and request counts, its worker the API process coordinating it.',
+} as const;
+
+/** Bull Board for the generation queue and the batch queue, as an Express router served under `basePath`. */
+export function createBoardRouter(queues: BoardQueues, basePath: string, options: { readOnly: boolean }): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
+  const adapter = (queue: GenerateQueue | BatchQueue, description: string) => new BullMQAdapter(queue, { readOnlyMode: options.readOnly, description });
   createBullBoard({
-    queues: queues.map(
-      (queue) =>
-        new BullMQAdapter(queue, {
-          readOnlyMode: options.readOnly,
-          description: 'Generation jobs: progress is tokens so far, the result is the generated text with usage and timings.',
-        }),
-    ),
+    queues: [...queues.generate.map((queue) => adapter(queue, DESCRIPTIONS.generate)), ...queues.batches.map((queue) => adapter(queue, DESCRIPTIONS.batches))],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'llm-orchestrator' } },
   });
@@ -43,7 +50,7 @@ export interface ProtectedBoardDeps {
  * composition roots mount at BOARD_PATH.
  */
 export function createProtectedBoard(
-  queues: GenerateQueue[],
+  queues: BoardQueues,
   deps: ProtectedBoardDeps,
   basePath = BOARD_PATH,
 ): { router: Router; credentials: BoardCredentials } {

@@ -6,6 +6,7 @@ import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
 import { createLogger } from '../core/logger.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
+import { createBatchQueue } from '../core/batch-queue.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
 import { createDashboardApp } from './app.ts';
@@ -21,8 +22,10 @@ await runMain(logger, async () => {
   const queue = createQueue(config, connection);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const untrackQueue = trackQueueState(queue);
+  const batchQueue = createBatchQueue(config, connection);
+  batchQueue.on('error', (error) => logger.warn({ err: error.message }, 'batch queue error'));
 
-  const { app, credentials } = createDashboardApp({ config, logger, queues: [queue], redis: connection, keys: redisKeys(config.REDIS_PREFIX) });
+  const { app, credentials } = createDashboardApp({ config, logger, queues: { generate: [queue], batches: [batchQueue] }, redis: connection, keys: redisKeys(config.REDIS_PREFIX) });
   const { server, port } = await listen(app, config.DASHBOARD_PORT, config.HOST);
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   if (credentials.generated) logger.warn('DASHBOARD_PASSWORD is not set: a password was generated for this run and printed on stdout');
@@ -36,6 +39,7 @@ await runMain(logger, async () => {
     async release() {
       untrackQueue();
       await queue.close();
+      await batchQueue.close();
       await connection.quit().catch(() => undefined);
       await redis.stop();
     },

@@ -7,7 +7,7 @@ import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordGeneration } from '../core/metrics/inference.ts';
 import type { InferencePool } from './inference-pool.ts';
-import type { TokenStreamWriter } from './token-stream-writer.ts';
+import { NO_STREAM, type TokenStreamWriter } from './token-stream-writer.ts';
 
 export interface ProcessorDeps {
   pool: InferencePool;
@@ -73,7 +73,7 @@ export class JobProcessor {
     const startedAt = Date.now();
     const queuedMs = Math.max(0, startedAt - job.data.acceptedAt);
     // Every pick-up of the job counts (retries and runs after a stall): a later run owns the stream.
-    const stream = streams.open(jobId, Math.max(1, job.attemptsStarted));
+    const stream = job.data.batch ? NO_STREAM : streams.open(jobId, Math.max(1, job.attemptsStarted));
 
     let nextProgressAt = Date.now() + FIRST_PROGRESS_MS;
     const generation = pool.generate(

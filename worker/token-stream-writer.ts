@@ -80,7 +80,26 @@ export class TokenStreamWriter {
   }
 }
 
-export class JobTokenStream {
+/** Where a run's tokens go: a job's stream, or nowhere. */
+export interface TokenSink {
+  push(text: string, tokens: number): void;
+  end(result: GenerationResult): Promise<void>;
+  fail(failure: JobFailure): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The sink of a batch line: nobody follows its tokens (its coordinator reads the result), and a
+ * stream per line would keep a batch's whole output in Redis for STREAM_TTL_SECONDS.
+ */
+export const NO_STREAM: TokenSink = {
+  push: () => undefined,
+  end: async () => undefined,
+  fail: async () => undefined,
+  close: async () => undefined,
+};
+
+export class JobTokenStream implements TokenSink {
   private readonly runId = Math.random().toString(36).slice(2, 10);
   /** This run's first write (the claim: reset and `start`) has been sent. */
   private claimed = false;

@@ -1,32 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Queue, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { BATCH_JOB, batchQueueName, type BatchJobData, type BatchQueue } from '../../core/batch-queue.ts';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BatchRun, type BatchRunDeps } from './batch-run.ts';
-
-/** What a coordinator job carries: the batch it runs. Its job id is the batch id, so a batch has one. */
-export interface BatchJobData {
-  batchId: string;
-  tenant: string;
-}
-
-export type BatchQueue = Queue<BatchJobData, void, 'batch'>;
-
-/** The queue of batch coordinators, next to the generation queue it feeds. */
-export function batchQueueName(config: Pick<Config, 'QUEUE_NAME'>): string {
-  return `${config.QUEUE_NAME}-batches`;
-}
-
-export function createBatchQueue(config: Config, connection: Redis): BatchQueue {
-  return new Queue<BatchJobData, void, 'batch'>(batchQueueName(config), {
-    connection: connection as ConnectionOptions,
-    prefix: config.REDIS_PREFIX,
-    // A coordinator that throws (Redis away) is tried again; past that, the sweep below starts it anew.
-    defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
-  });
-}
 
 /** How often each API process checks that every unfinished batch has a coordinator (ms). */
 const SWEEP_MS = 30_000;
@@ -38,7 +17,7 @@ const SWEEP_MS = 30_000;
  * lines themselves are jobs of the generation queue: a coordinator never runs inference.
  */
 export class BatchCoordinator {
-  private readonly worker: Worker<BatchJobData, void, 'batch'>;
+  private readonly worker: Worker<BatchJobData, void, typeof BATCH_JOB>;
   private readonly stopping = new AbortController();
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -49,7 +28,7 @@ export class BatchCoordinator {
     const { config } = deps;
     // Each line a batch follows listens for the stop: many at once, by design.
     setMaxListeners(0, this.stopping.signal);
-    this.worker = new Worker<BatchJobData, void, 'batch'>(batchQueueName(config), this.process, {
+    this.worker = new Worker<BatchJobData, void, typeof BATCH_JOB>(batchQueueName(config), this.process, {
       connection: connection as ConnectionOptions,
       prefix: config.REDIS_PREFIX,
       // Which process coordinates a batch: Bull Board shows it as the job's worker.
@@ -76,7 +55,7 @@ export class BatchCoordinator {
 
   /** Gives a new batch its coordinator. */
   async enqueue(batchId: string, tenant: string): Promise<void> {
-    await this.deps.batchQueue.add('batch', { batchId, tenant }, { jobId: batchId });
+    await this.deps.batchQueue.add(BATCH_JOB, { batchId, tenant }, { jobId: batchId });
   }
 
   /**
@@ -95,7 +74,7 @@ export class BatchCoordinator {
     }
   }
 
-  private readonly process = async (job: Job<BatchJobData, void, 'batch'>, token?: string): Promise<void> => {
+  private readonly process = async (job: Job<BatchJobData, void, typeof BATCH_JOB>, token?: string): Promise<void> => {
     const lease = token === undefined ? undefined : { job, token, lockMs: this.deps.config.JOB_LOCK_MS };
     const outcome = await new BatchRun(this.deps, job.data.batchId, this.stopping.signal, lease).run();
     if (outcome === 'stopped') {

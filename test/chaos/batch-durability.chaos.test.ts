@@ -67,13 +67,12 @@ describe('a 500-line batch through a worker kill, a kill of its API process, and
     first.proc.child.kill('SIGKILL');
     const apiKilledAt = Date.now();
     const doneAtApiKill = (await counts()).done;
-    let takeoverMs = -1;
     for (;;) {
       const now = await counts();
       if (now.done > doneAtApiKill + 5 || FINAL.has(now.status)) break;
       await sleep(100);
     }
-    takeoverMs = Date.now() - apiKilledAt;
+    const takeoverMs = Date.now() - apiKilledAt;
 
     // 3. Redis restarts (AOF): everything reconnects by itself.
     await untilDone(320);

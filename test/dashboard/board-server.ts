@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createBatchQueue } from '../../core/batch-queue.ts';
 import type { Config } from '../../core/config.ts';
 import { listen } from '../../core/http/listen.ts';
 import { redisKeys } from '../../core/keys.ts';
@@ -20,12 +21,13 @@ export async function startBoardServer(
 ): Promise<BoardServer> {
   const connection = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
   const queue = createQueue(config, connection);
+  const batchQueue = createBatchQueue(config, connection);
   // Ready before the first request, so that the sign-in throttle counts in Redis from the start.
   await connection.ping();
   const { app } = createDashboardApp({
     config: board,
     logger: options.logger ?? createLogger('test', 'silent'),
-    queues: [queue],
+    queues: { generate: [queue], batches: [batchQueue] },
     redis: connection,
     keys: redisKeys(config.REDIS_PREFIX),
   });
@@ -37,6 +39,7 @@ export async function startBoardServer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close();
+      await batchQueue.close();
       await connection.quit();
     },
   };
