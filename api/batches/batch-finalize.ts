@@ -33,8 +33,9 @@ export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reas
   async function* spooled(ok: boolean): AsyncGenerator<string> {
     const seen = new Set<number>();
     for await (const text of spool.lines()) {
-      const line = JSON.parse(text) as SpooledLine;
-      if (seen.has(line.line)) continue;
+      const line = parseSpooled(text);
+      // A record cut short by a crash was never counted: the line was collected again after it.
+      if (!line || seen.has(line.line)) continue;
       seen.add(line.line);
       if (line.ok !== ok) continue;
       counts[ok ? 'completed' : 'failed'] += 1;
@@ -67,4 +68,12 @@ export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reas
     if (counts.notRun > 0) metrics.m.batchLines.inc({ outcome: reason ?? 'expired' }, counts.notRun);
   }
   await spool.remove();
+}
+
+function parseSpooled(text: string): SpooledLine | undefined {
+  try {
+    return JSON.parse(text) as SpooledLine;
+  } catch {
+    return undefined;
+  }
 }

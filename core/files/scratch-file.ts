@@ -15,7 +15,9 @@ export class ScratchFile implements ScratchLog {
     const handle = await open(this.path, 'a');
     try {
       // Every line in one write: with O_APPEND it lands at the end, never over another appender's.
-      await handle.writeFile(lines.map((line) => `${line}\n`).join(''));
+      // It starts with a line break, so a line an earlier append left cut short (a crash) ends there,
+      // a line of its own that readers skip, instead of running into this append's first line.
+      await handle.writeFile(`\n${lines.join('\n')}\n`);
       await handle.sync();
     } finally {
       await handle.close();
@@ -37,7 +39,7 @@ export class ScratchFile implements ScratchLog {
         }
         parts[0] = pending + parts[0];
         pending = parts.pop() ?? '';
-        yield* parts;
+        for (const part of parts) if (part !== '') yield part;
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

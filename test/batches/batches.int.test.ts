@@ -53,6 +53,11 @@ describe('the Batch API with the official openai client', () => {
     expect(fromBatch).toEqual(fromEndpoint);
     const same = output.filter((line) => ['r-0', 'r-1', 'r-2'].includes(line.custom_id));
     expect(new Set(same.map((line) => line.response.body.choices[0].message.content)).size).toBe(1);
+
+    const metrics = (await http(stack.baseUrl, 'GET', '/metrics')).body as string;
+    expect(Number(/^llmo_batch_lines_total\{outcome="completed"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(30);
+    expect(metrics).toMatch(/^llmo_batches_finished_total\{state="completed"\} [1-9]/m);
+    expect(metrics).toMatch(/^llmo_batches\{state="in_progress"\} \d+/m);
   });
 
   it('fails a malformed file in validation, naming each bad line', async () => {
@@ -109,5 +114,39 @@ describe('the Batch API with the official openai client', () => {
     for await (const batch of client.batches.list({ limit: 2 })) all.push(batch.id);
     expect(all.slice(0, 3)).toEqual([ids[2], ids[1], ids[0]]);
     for (const id of ids) await untilFinal(client, id);
+  });
+});
+
+describe('batches of tenants', () => {
+  let stack: TestStack;
+  const tmp = tempDir();
+  const KEYS = { alice: 'alice-key-0123456789abcdef', bob: 'bob-key-0123456789abcdef00' };
+  const clientOf = (key: string) => new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: key, maxRetries: 0 });
+
+  beforeAll(async () => {
+    stack = await startStack({ worker: false, env: { FILES_DIR: `${tmp.dir}/files`, API_KEYS: `alice=${KEYS.alice},bob=${KEYS.bob}` } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    tmp.remove();
+  });
+
+  it("belong to the tenant of their input file: another tenant can neither see, list, cancel nor start one on it", async () => {
+    const alice = clientOf(KEYS.alice);
+    const bob = clientOf(KEYS.bob);
+    const path = writeJsonl(tmp.dir, 'alice.jsonl', chatLines(2, { model: stack.api.deps.modelId }));
+    const file = await alice.files.create({ file: createReadStream(path), purpose: 'batch' });
+    const batch = await alice.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    expect((await alice.batches.retrieve(batch.id)).id).toBe(batch.id);
+    await expect(bob.batches.retrieve(batch.id)).rejects.toMatchObject({ status: 404 });
+    await expect(bob.batches.cancel(batch.id)).rejects.toMatchObject({ status: 404 });
+    await expect(bob.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toMatchObject({ status: 404 });
+    const bobs: string[] = [];
+    for await (const item of bob.batches.list()) bobs.push(item.id);
+    expect(bobs).toEqual([]);
+    const alices: string[] = [];
+    for await (const item of alice.batches.list()) alices.push(item.id);
+    expect(alices).toEqual([batch.id]);
+    expect((await alice.batches.cancel(batch.id)).status).toBe('cancelling');
   });
 });

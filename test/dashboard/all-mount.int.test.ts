@@ -53,7 +53,7 @@ describe('npm start (all roles in one process)', () => {
     expect((await http(base, 'GET', '/admin/queues', undefined, basicAuthHeader('admin', 'admin'))).status).toBe(401);
     const ok = await http(base, 'GET', '/admin/queues/api/queues', undefined, basicAuthHeader('admin', generatedPassword()));
     expect(ok.status).toBe(200);
-    expect(ok.body.queues.map((q: { name: string }) => q.name)).toEqual(['generate']);
+    expect(ok.body.queues.map((q: { name: string }) => q.name)).toEqual(['generate', 'generate-batches']);
   });
 
   it('throttles failed sign-ins per client address, counted in Redis', async () => {

@@ -193,6 +193,10 @@ describe('with CACHE_SCOPE=global', () => {
     api = spawnRole('api', env);
     base = (JSON.parse(await api.waitForLine(READY_LINE.api, 90_000)) as { url: string }).url;
     await worker.waitForLine(READY_LINE.worker, 90_000);
+    // Cache keys name the model the workers publish; until the API has read it (it looks every 2 s),
+    // they name the one configuration predicts, and two requests either side of that read share nothing.
+    while (((await http(base, 'GET', '/v1/models', undefined, auth(KEYS.a))).body.data ?? []).length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
   }, 180_000);
 
   afterAll(async () => {
