@@ -41,11 +41,13 @@ export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reas
       counts[ok ? 'completed' : 'failed'] += 1;
       yield `${JSON.stringify(line.record)}\n`;
     }
-    if (ok) return;
-    // Lines that never ran: in the input, not in the spool.
+    // Lines that never ran: in the input, not in the spool. Only a validated input has lines to
+    // name (a batch cancelled while validating has none), and only one that still exists.
+    if (ok || batch.object.request_counts.total === 0 || !(await files.get(batch.object.input_file_id))) return;
     for await (const input of jsonlLines(files.read(batch.object.input_file_id))) {
       if (seen.has(input.number)) continue;
-      const customId = (JSON.parse(input.text) as { custom_id: string }).custom_id;
+      const customId = customIdOf(input.text);
+      if (customId === undefined) continue;
       counts.notRun += 1;
       yield `${JSON.stringify(notRunLine(id, input.number, customId, reason ?? 'expired').record)}\n`;
     }
@@ -56,12 +58,16 @@ export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reas
   const output = await write('output', spooled(true));
   const errors = await write('error', spooled(false));
 
-  const final: BatchStatus = reason === 'cancelled' ? 'cancelled' : counts.notRun > 0 ? 'expired' : 'completed';
+  // Deleted while the batch ran, the input took its remaining lines with it: the batch failed.
+  const inputLost = counts.completed + counts.failed + counts.notRun < batch.object.request_counts.total && !(await files.get(batch.object.input_file_id));
+  const final: BatchStatus = reason === 'cancelled' ? 'cancelled' : inputLost ? 'failed' : counts.notRun > 0 ? 'expired' : 'completed';
+  const lost = { code: 'input_file_deleted', message: `the input file ${batch.object.input_file_id} was deleted before every line ran`, param: 'input_file_id', line: null };
   const moved = await store.transition(id, ['in_progress', 'finalizing', 'cancelling'], final, {
     output_file_id: output.id,
     error_file_id: errors.id,
     completed: counts.completed,
     failed: counts.failed + counts.notRun,
+    ...(final === 'failed' ? { errors: JSON.stringify({ object: 'list', data: [lost] }) } : {}),
   });
   if (moved) {
     metrics.m.batchesFinished.inc({ state: final });
@@ -73,6 +79,15 @@ export async function finalizeBatch(deps: FinalizeDeps, batch: BatchRecord, reas
 function parseSpooled(text: string): SpooledLine | undefined {
   try {
     return JSON.parse(text) as SpooledLine;
+  } catch {
+    return undefined;
+  }
+}
+
+function customIdOf(text: string): string | undefined {
+  try {
+    const { custom_id: customId } = JSON.parse(text) as { custom_id?: unknown };
+    return typeof customId === 'string' ? customId : undefined;
   } catch {
     return undefined;
   }

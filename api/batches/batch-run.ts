@@ -127,13 +127,13 @@ export class BatchRun {
     const reason = this.drainReason(batch);
     const entries = await store.lines(this.id);
     await this.collect(batch, entries, reason);
+    // An input file deleted while its batch runs has no more lines to give.
     const input = await files.get(batch.object.input_file_id);
-    const inputDone = !input || batch.nextOffset >= input.bytes;
-    if (!reason && !inputDone) await this.admit(batch, entries);
+    if (!reason && input && batch.nextOffset < input.bytes) await this.admit(batch, entries);
     const fresh = await store.get(this.id);
     if (!fresh || isFinalBatch(fresh.object.status)) return fresh;
     await this.lease?.job.updateProgress({ status: fresh.object.status, ...fresh.object.request_counts }).catch(() => undefined);
-    if (entries.size === 0 && (reason || (input && fresh.nextOffset >= input.bytes))) {
+    if (entries.size === 0 && (reason || !input || fresh.nextOffset >= input.bytes)) {
       await finalizeBatch(this.deps, fresh, reason);
       return await store.get(this.id);
     }

@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.ts';
+import { startWorkerService } from '../../worker/worker-service.ts';
 import { startStack, type TestStack } from '../support/stack.ts';
 import { chatLines, jsonlOf, tempDir, untilFinal, writeJsonl } from './support.ts';
 
@@ -71,5 +73,56 @@ describe('a batch that stops before its last line', () => {
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((line) => line.error?.code === 'batch_expired')).toBe(true);
     expect(batch.request_counts).toEqual({ total: 300, completed: output.length, failed: errors.length });
+  });
+});
+
+describe('a batch whose input goes away, or that is cancelled before it runs', () => {
+  let stack: TestStack;
+  let client: OpenAI;
+  const tmp = tempDir();
+
+  beforeAll(async () => {
+    // No worker: nothing runs, so every step of the batch is seen where the test puts it.
+    stack = await startStack({ worker: false, env: { FILES_DIR: `${tmp.dir}/files`, BATCH_LINES_IN_FLIGHT: '4' } });
+    client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    tmp.remove();
+  });
+
+  const start = async (name: string, count: number) => {
+    const lines = chatLines(count, { model: stack.api.deps.modelId });
+    const file = await client.files.create({ file: createReadStream(writeJsonl(tmp.dir, name, lines)), purpose: 'batch' });
+    return { file, batch: await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) };
+  };
+
+  it('fails, naming the deleted input, when its input file is deleted while lines wait', async () => {
+    const { file, batch } = await start('deleted.jsonl', 20);
+    while ((await client.batches.retrieve(batch.id)).status !== 'in_progress') await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.files.delete(file.id);
+    // The 4 lines already in the queue run once a worker comes; the 16 never admitted went with the file.
+    const worker = await startWorkerService(stack.config, stack.config.REDIS_URL!, createLogger('test', 'silent'));
+    try {
+      const done = await untilFinal(client, batch.id);
+      expect(done.status).toBe('failed');
+      expect(done.errors?.data).toEqual([expect.objectContaining({ code: 'input_file_deleted', param: 'input_file_id' })]);
+      expect(await jsonlOf(client, done.output_file_id!)).toHaveLength(4);
+      expect(done.request_counts).toEqual({ total: 20, completed: 4, failed: 0 });
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  it('ends cancelled with empty files when cancelled before anything ran', async () => {
+    const { batch } = await start('early.jsonl', 3);
+    const cancelled = await client.batches.cancel(batch.id);
+    expect(cancelled.status).toBe('cancelling');
+    const done = await untilFinal(client, batch.id);
+    expect(done.status).toBe('cancelled');
+    expect(await jsonlOf(client, done.output_file_id!)).toEqual([]);
+    const errors = await jsonlOf(client, done.error_file_id!);
+    expect(errors.length).toBeLessThanOrEqual(3);
+    expect(errors.every((line) => line.error.code === 'batch_cancelled')).toBe(true);
   });
 });
