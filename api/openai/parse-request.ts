@@ -11,8 +11,13 @@ function paramName(path: readonly PropertyKey[]): string {
  * Validates an OpenAI request body. Errors say which parameter is wrong, with OpenAI's codes:
  * `unknown_parameter` (a field this API does not have), `unsupported_value` (an OpenAI option
  * this server does not implement, used with a value other than its neutral one) or `invalid_value`.
+ * `unsupported` names the endpoint's options of the second kind (the completions endpoints' by default).
  */
-export function parseOpenAiRequest<S extends z.ZodObject>(schema: S, body: unknown): z.infer<S> {
+export function parseOpenAiRequest<S extends z.ZodObject>(
+  schema: S,
+  body: unknown,
+  unsupported: ReadonlySet<string> = UNSUPPORTED_OPTIONS,
+): z.infer<S> {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError(400, 'invalid_body', 'the request body must be a JSON object');
   }
@@ -23,7 +28,7 @@ export function parseOpenAiRequest<S extends z.ZodObject>(schema: S, body: unkno
 
   // Inside an unsupported option (`logit_bias.50256`) the option is what is unsupported.
   const top = issue.path[0];
-  if (typeof top === 'string' && UNSUPPORTED_OPTIONS.has(top)) {
+  if (typeof top === 'string' && unsupported.has(top)) {
     const shape = schema.shape as Record<string, z.ZodType | undefined>;
     const accepted = shape[top]?.description ?? 'Not supported.';
     return fail('unsupported_value', `${top} is not supported by this server with this value. ${accepted}`, top);

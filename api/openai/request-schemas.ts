@@ -26,9 +26,9 @@ export const UNSUPPORTED_OPTIONS = new Set([
   'response_format',
 ]);
 
-const only = <T extends z.ZodType>(schema: T, message: string) => schema.nullish().describe(message);
+export const only = <T extends z.ZodType>(schema: T, message: string) => schema.nullish().describe(message);
 
-function samplingFields(limits: RequestLimits) {
+export function samplingFields(limits: RequestLimits) {
   const maxTokens = z.number().int().min(1).max(limits.maxTokensLimit).nullish();
   return {
     model: z.string().min(1).describe('The served model (see GET /v1/models).'),

@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { createChatCompletion } from './chat-completions.ts';
 import { createCompletion } from './completions.ts';
+import { createResponse } from './create-response.ts';
 import { JobHolders } from './job-holders.ts';
 
 /**
@@ -35,5 +36,6 @@ export function openAiRouter(deps: ApiDeps): Router {
   const router = express.Router();
   router.post('/completions', createCompletion(openAiDeps));
   router.post('/chat/completions', createChatCompletion(openAiDeps));
+  router.post('/responses', createResponse(openAiDeps));
   return router;
 }

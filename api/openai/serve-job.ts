@@ -6,7 +6,8 @@ import { SYSTEM_VIEWER, type JobService } from '../job-service.ts';
 import type { JobView } from '../job-view.ts';
 import type { JobWatch } from '../job-state-watcher.ts';
 import type { OpenAiDeps } from './deps.ts';
-import type { ResponseFlavor, ResponseMeta } from './responses.ts';
+import type { AnswerFormat } from './answer-format.ts';
+import type { ResponseMeta } from './responses.ts';
 import { streamJob } from './stream-job.ts';
 import type { OpenAiJob } from './to-submission.ts';
 
@@ -14,24 +15,19 @@ import type { OpenAiJob } from './to-submission.ts';
  * Runs an OpenAI request as a job of the shared queue (priority, retries, cache, in-flight sharing
  * and metrics as for native jobs) and answers it whole or as a stream.
  */
-export async function serveJob<Full, Chunk>(
-  deps: OpenAiDeps,
-  res: Response,
-  job: OpenAiJob,
-  flavor: ResponseFlavor<Full, Chunk>,
-): Promise<void> {
+export async function serveJob<Full>(deps: OpenAiDeps, res: Response, job: OpenAiJob, format: AnswerFormat<Full>): Promise<void> {
   // Before the job is submitted: a refused stream must leave no job behind.
   if (job.stream) deps.streamCap.take(res);
   const outcome = await deps.jobs.submit(job.submission);
   // The job behind the answer, for GET /api/v1/jobs/{id} and its /events.
   res.setHeader('x-job-id', outcome.id);
-  const meta: ResponseMeta = { id: `${flavor.idPrefix}${outcome.id}`, created: Math.floor(Date.now() / 1000), model: deps.modelId };
+  const meta: ResponseMeta = { id: `${format.idPrefix}${outcome.id}`, created: Math.floor(Date.now() / 1000), model: deps.modelId };
   if (job.stream) {
-    await streamJob(deps, res, outcome, meta, flavor, job.includeUsage);
+    await streamJob(deps, res, outcome, format.stream(meta, job.includeUsage));
     return;
   }
   if (outcome.kind === 'cached') {
-    res.json(flavor.full(meta, outcome.result));
+    res.json(format.full(meta, outcome.result));
     return;
   }
   // Watched from now: a job that finishes while the hold below registers is not missed.
@@ -49,7 +45,7 @@ export async function serveJob<Full, Chunk>(
     if (res.closed) onClose();
     try {
       const view = await waitUntilFinal(deps.jobs, watch, outcome.id, gone.signal);
-      if (view) res.json(flavor.full(meta, resultOf(view, deps.modelId)));
+      if (view) res.json(format.full(meta, resultOf(view, deps.modelId)));
     } finally {
       await hold.release(false);
     }

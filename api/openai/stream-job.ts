@@ -4,37 +4,25 @@ import { failureStatus } from '../../core/contract/failure.ts';
 import type { GenerationResult } from '../../core/job-contract.ts';
 import { followJob } from '../job-follower.ts';
 import type { SubmitOutcome } from '../job-service.ts';
-import { SseWriter } from '../sse.ts';
+import { SseWriter, type SseEvent } from '../sse.ts';
+import type { StreamShape } from './answer-format.ts';
 import type { OpenAiDeps } from './deps.ts';
-import { openAiError } from './error-body.ts';
-import { openAiFinishReason, type ResponseFlavor, type ResponseMeta } from './responses.ts';
-
-const DONE = '[DONE]';
 
 /**
- * Streams a job in OpenAI's chunk format: the opening chunk at once (so clients see the response
- * start while the job waits in the queue), text chunks as tokens arrive, the chunk with the
- * finish reason, the usage chunk when asked for, then `[DONE]`. A failure mid-stream is sent as
- * an `{"error": ...}` event, which OpenAI's clients raise as an error, followed by `[DONE]`.
+ * Streams a job as server-sent events in the shape of its endpoint: the opening events at once (so
+ * clients see the response start while the job waits in the queue), text events as tokens arrive,
+ * then the end of the answer. A failure mid-stream ends it with the shape's failure events.
  */
-export async function streamJob<Full, Chunk>(
-  deps: OpenAiDeps,
-  res: Response,
-  outcome: SubmitOutcome,
-  meta: ResponseMeta,
-  flavor: ResponseFlavor<Full, Chunk>,
-  withUsage: boolean,
-): Promise<void> {
+export async function streamJob(deps: OpenAiDeps, res: Response, outcome: SubmitOutcome, shape: StreamShape): Promise<void> {
   const sse = new SseWriter(res);
-  const send = (data: unknown) => sse.send({ data });
-  const opening = flavor.opening(meta, withUsage);
-  if (opening) await send(opening);
+  const send = async (events: SseEvent[]) => {
+    for (const event of events) await sse.send(event);
+  };
+  await send(shape.opening());
 
   const finish = async (result: GenerationResult, rest: string) => {
-    if (rest) await send(flavor.text(meta, rest, withUsage));
-    await send(flavor.finish(meta, openAiFinishReason(result.finish_reason), withUsage));
-    if (withUsage) await send(flavor.usage(meta, result.usage));
-    await send(DONE);
+    if (rest) await send(shape.text(rest));
+    await send(shape.finish(result));
   };
 
   if (outcome.kind === 'cached') {
@@ -47,7 +35,8 @@ export async function streamJob<Full, Chunk>(
   const onAbort = () => void hold.release(true);
   sse.signal.addEventListener('abort', onAbort, { once: true });
   const text = new AppendOnlyText();
-  const diverged = () => openAiError(502, 'stream_diverged', 'the generation restarted after a worker failure and produced a different text; retry the request');
+  const diverged = () =>
+    shape.failure(502, 'stream_diverged', 'the generation restarted after a worker failure and produced a different text; retry the request');
   try {
     for await (const { event } of followJob(deps, { id: outcome.id, status: 'waiting' }, { signal: sse.signal })) {
       if (event.type === 'start') {
@@ -56,28 +45,23 @@ export async function streamJob<Full, Chunk>(
         const delta = text.append(event.text);
         if (delta === undefined) {
           await send(diverged());
-          await send(DONE);
           return;
         }
-        if (delta) await send(flavor.text(meta, delta, withUsage));
+        if (delta) await send(shape.text(delta));
       } else if (event.type === 'end') {
         const rest = text.finish(event.result.text);
-        if (rest === undefined) {
-          await send(diverged());
-          await send(DONE);
-        } else await finish(event.result, rest);
+        if (rest === undefined) await send(diverged());
+        else await finish(event.result, rest);
         return;
       } else {
         const { failure } = event;
-        await send(openAiError(failureStatus(failure), failure.code, failure.message));
-        await send(DONE);
+        await send(shape.failure(failureStatus(failure), failure.code, failure.message));
         return;
       }
     }
   } catch (error) {
     deps.logger.warn({ err: (error as Error).message, jobId: outcome.id }, 'OpenAI stream failed');
-    await send(openAiError(500, 'stream_failed', 'the stream was interrupted'));
-    await send(DONE);
+    await send(shape.failure(500, 'stream_failed', 'the stream was interrupted'));
   } finally {
     sse.signal.removeEventListener('abort', onAbort);
     await hold.release(sse.signal.aborted);

@@ -13,10 +13,27 @@ export interface OpenAiJob {
   includeUsage: boolean;
 }
 
-type Common = CompletionRequest | ChatCompletionRequest;
+/** What any OpenAI request says about its job, whatever its endpoint. */
+export interface JobOptions {
+  model: string;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  priority?: number | null;
+  cache?: boolean | null;
+}
+
+/** Who a job is for and what it may ask: the same for every request of one route. */
+export interface JobContext {
+  limits: RequestLimits;
+  modelId: string;
+  tenant: string;
+}
 
 /** The served model's id as /v1/models lists it (`<name>:<quantization>`), or just its name. */
-function checkModel(request: Common, modelId: string): void {
+function checkModel(request: JobOptions, modelId: string): void {
   const name = modelId.includes(':') ? modelId.slice(0, modelId.lastIndexOf(':')) : modelId;
   if (request.model !== modelId && request.model !== name) {
     throw new AppError(404, 'model_not_found', `The model '${request.model}' does not exist; this server serves '${modelId}' (see GET /v1/models).`, {
@@ -25,13 +42,15 @@ function checkModel(request: Common, modelId: string): void {
   }
 }
 
-function streaming(request: Common): Pick<OpenAiJob, 'stream' | 'includeUsage'> {
+type StreamRequest = Pick<ChatCompletionRequest, 'stream' | 'stream_options'>;
+
+function streaming(request: StreamRequest): Pick<OpenAiJob, 'stream' | 'includeUsage'> {
   const stream = request.stream ?? false;
   if (!stream && request.stream_options != null) throw badRequest('invalid_value', 'stream_options is only allowed with stream: true', 'stream_options');
   return { stream, includeUsage: stream && (request.stream_options?.include_usage ?? false) };
 }
 
-function sampling(request: Common, maxTokens: number | null | undefined, limits: RequestLimits): Sampling {
+function sampling(request: JobOptions, maxTokens: number | null | undefined, limits: RequestLimits): Sampling {
   const stop = request.stop ?? [];
   return {
     max_tokens: maxTokens ?? limits.defaultMaxTokens,
@@ -43,7 +62,7 @@ function sampling(request: Common, maxTokens: number | null | undefined, limits:
   };
 }
 
-function queueOptions(request: Common): Pick<Submission, 'priority' | 'cache' | 'model'> {
+function queueOptions(request: JobOptions): Pick<Submission, 'priority' | 'cache' | 'model'> {
   return { priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: request.model };
 }
 
@@ -59,22 +78,30 @@ export function completionJob(request: CompletionRequest, limits: RequestLimits,
 const textOf = (content: ChatRequestMessage['content']) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
 
 export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
-  checkModel(request, modelId);
   const messages: ChatMessage[] = request.messages.map((message) => ({
     role: message.role === 'developer' ? 'system' : message.role,
     content: textOf(message.content),
   }));
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  return { submission: chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages'), ...streaming(request) };
+}
+
+/**
+ * The job of a conversation, whichever endpoint it came from (chat completions, responses): the
+ * same job, so the same cache entries and in-flight sharing. `param` names the request's field
+ * that holds the conversation, for the error when it is too long.
+ */
+export function chatSubmission(
+  request: JobOptions,
+  messages: ChatMessage[],
+  maxTokens: number | null | undefined,
+  { limits, modelId, tenant }: JobContext,
+  param: string,
+): Submission {
+  checkModel(request, modelId);
   const chars = messages.reduce((sum, message) => sum + message.content.length, 0);
   if (chars > limits.maxPromptChars) {
-    throw badRequest('prompt_too_long', `messages hold ${chars} characters; at most ${limits.maxPromptChars} are accepted`, 'messages');
+    throw badRequest('prompt_too_long', `${param} hold ${chars} characters of text in all; at most ${limits.maxPromptChars} are accepted`, param);
   }
-  return {
-    submission: {
-      tenant,
-      input: { messages },
-      sampling: sampling(request, request.max_completion_tokens ?? request.max_tokens, limits),
-      ...queueOptions(request),
-    },
-    ...streaming(request),
-  };
+  return { tenant, input: { messages }, sampling: sampling(request, maxTokens, limits), ...queueOptions(request) };
 }

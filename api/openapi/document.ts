@@ -80,7 +80,7 @@ export function buildOpenApiDocument(config: Config, version: string): JsonObjec
     },
     tags: [
       { name: 'jobs', description: 'The native job API.' },
-      { name: 'openai', description: "OpenAI's completions and chat completions, for OpenAI clients unchanged." },
+      { name: 'openai', description: "OpenAI's completions, chat completions and responses, for OpenAI clients unchanged." },
       { name: 'files', description: "OpenAI's Files API: batch input uploaded, batch output read back." },
       { name: 'batches', description: "OpenAI's Batch API: a file of requests run as jobs of the queue, one output file back." },
       { name: 'operations', description: 'Probes, metrics and this description.' },

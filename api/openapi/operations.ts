@@ -9,6 +9,8 @@ import {
   completionSchema,
   openAiErrorSchema,
 } from '../openai/response-schemas.ts';
+import { responseRequestSchema } from '../openai/responses-api/request-schema.ts';
+import { responseObjectSchema, responseStreamEventSchema } from '../openai/responses-api/response-schemas.ts';
 import { usageQuerySchema } from '../handlers/usage.ts';
 import { fileDeletedSchema, fileListSchema, fileObjectSchema, fileUploadRequestSchema } from '../files/file-schemas.ts';
 import { listFilesQuerySchema } from '../files/list-files.ts';
@@ -31,6 +33,7 @@ export function componentSchemas(config: Config) {
       GenerateRequest: generateWaitRequestSchema(limits),
       CompletionRequest: completionRequestSchema(limits),
       ChatCompletionRequest: chatCompletionRequestSchema(limits),
+      ResponseRequest: responseRequestSchema(limits),
       FileUploadRequest: fileUploadRequestSchema,
       CreateBatchRequest: createBatchRequestSchema,
     },
@@ -47,6 +50,8 @@ export function componentSchemas(config: Config) {
       CompletionChunk: completionChunkSchema,
       ChatCompletion: chatCompletionSchema,
       ChatCompletionChunk: chatCompletionChunkSchema,
+      Response: responseObjectSchema,
+      ResponseStreamEvent: responseStreamEventSchema,
       OpenAIError: openAiErrorSchema,
       ModelList: native.modelListSchema,
       UsageReport: native.usageReportSchema,
@@ -279,6 +284,27 @@ export const OPERATIONS: Operation[] = [
       '200': {
         description: 'The chat completion, or its stream.',
         content: { 'application/json': 'ChatCompletion', 'text/event-stream': sse('`data:` ChatCompletionChunk objects, then `data: [DONE]`.') },
+        headers: jobIdHeader,
+      },
+      ...openAiErrors,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/responses',
+    operationId: 'createResponse',
+    tags: ['openai'],
+    summary: "OpenAI's Responses API, stateless",
+    description:
+      'The input (and instructions) is a conversation, run as the same chat job as /v1/chat/completions makes of it. Nothing is stored: `previous_response_id` and `conversation` are refused, and there is no GET /v1/responses/{id}. With `stream: true`: server-sent events named like their `type` (ResponseStreamEvent). See docs/openai.md.',
+    body: 'ResponseRequest',
+    responses: {
+      '200': {
+        description: 'The response (`completed`, or `incomplete` when cut off), or its stream.',
+        content: {
+          'application/json': 'Response',
+          'text/event-stream': sse('ResponseStreamEvent objects, each after an `event:` line naming its type; the stream ends with response.completed, response.incomplete, or response.failed and error.'),
+        },
         headers: jobIdHeader,
       },
       ...openAiErrors,

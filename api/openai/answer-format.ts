@@ -1,0 +1,25 @@
+import type { GenerationResult } from '../../core/job-contract.ts';
+import type { SseEvent } from '../sse.ts';
+import type { ResponseMeta } from './responses.ts';
+
+/**
+ * The events of one streamed answer. A shape is made for one request, so that a format may carry
+ * state from event to event: the Responses API numbers its events and repeats the text so far.
+ */
+export interface StreamShape {
+  /** Sent at once, before the job has produced anything, so clients see the answer start while it waits in the queue. */
+  opening(): SseEvent[];
+  text(delta: string): SseEvent[];
+  /** The end of an answer whose every delta has been sent: `result.text` is their concatenation. */
+  finish(result: GenerationResult): SseEvent[];
+  /** The end of a stream whose job failed, or could not be followed, after the stream began. */
+  failure(status: number, code: string, message: string): SseEvent[];
+}
+
+/** How one endpoint answers a job: whole, or as a stream of events. */
+export interface AnswerFormat<Full> {
+  /** Put before the job id to make the answer's id (`chatcmpl-`, `resp_`). */
+  idPrefix: string;
+  full(meta: ResponseMeta, result: GenerationResult): Full;
+  stream(meta: ResponseMeta, includeUsage: boolean): StreamShape;
+}
