@@ -98,6 +98,7 @@ export const modelSchema = z.object({
   size_bytes: z.number().int(),
   random_weights: z.boolean().describe('true for builtin:tiny: every output is noise.'),
   has_chat_template: z.boolean().describe('false: chat requests use the plain fallback format (docs/openai.md).'),
+  embedding_size: z.number().int().optional().describe("Length of the model's embedding vectors (POST /v1/embeddings `dimensions` must equal it); absent from workers of older versions."),
   load_ms: z.number(),
   fingerprint: z.string().optional().describe("Identity of the file's content (size, GGUF header, weights sampled from both ends): part of cache keys."),
   workers: z.number().int().describe('Live workers serving it.'),
