@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { createChatCompletion } from './chat-completions.ts';
 import { createCompletion } from './completions.ts';
+import { createEmbeddings } from './embeddings.ts';
 import { JobHolders } from './job-holders.ts';
 
 /**
@@ -30,10 +31,14 @@ export function openAiRouter(deps: ApiDeps): Router {
     get modelId() {
       return deps.modelId;
     },
+    get embeddingSize() {
+      return deps.embeddingSize;
+    },
   };
   // Bodies arrive parsed: the request guard in front of every route has read them.
   const router = express.Router();
   router.post('/completions', createCompletion(openAiDeps));
   router.post('/chat/completions', createChatCompletion(openAiDeps));
+  router.post('/embeddings', createEmbeddings(openAiDeps));
   return router;
 }
