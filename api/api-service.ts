@@ -126,6 +126,9 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     get modelId() {
       return models.id();
     },
+    get embeddingSize() {
+      return models.embeddingSize();
+    },
   };
   return {
     app: createApp(deps),

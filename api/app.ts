@@ -7,6 +7,7 @@ import { batchesRouter } from './batches/batches-router.ts';
 import { filesRouter } from './files/files-router.ts';
 import { cancelJob } from './handlers/cancel-job.ts';
 import { createJob } from './handlers/create-job.ts';
+import { createEmbeddings } from './handlers/embeddings.ts';
 import { generate } from './handlers/generate.ts';
 import { getJob } from './handlers/get-job.ts';
 import { health } from './handlers/health.ts';
@@ -39,6 +40,7 @@ export function createApp(deps: ApiDeps): Express {
   v1.get('/jobs/:id/events', jobEvents(deps));
   v1.delete('/jobs/:id', cancelJob(deps));
   v1.post('/generate', generate(deps));
+  v1.post('/embeddings', createEmbeddings(deps));
   v1.get('/models', listModels(deps));
   v1.get('/usage', usage(deps));
   app.use('/api/v1', v1);

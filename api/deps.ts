@@ -37,4 +37,6 @@ export interface ApiDeps {
    * value (workers publish it in Redis): read it per request, do not copy it.
    */
   readonly modelId: string;
+  /** The served model's embedding vector size once a worker has reported it; live, like `modelId`. */
+  readonly embeddingSize: number | undefined;
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { cacheHash, isDeterministic, type ResultCache } from '../core/cache.ts';
+import { cacheHash, isCacheable, type ResultCache } from '../core/cache.ts';
 import { conflict, notFound } from '../core/errors.ts';
-import { isFinished, type ChatMessage, type GenerationResult, type JobData, type Sampling } from '../core/job-contract.ts';
+import { isFinished, type GenerationResult, type JobData, type JobInput, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
-import { GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
+import { EMBED_JOB, GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
 import { cachedAnswerView, jobView, tombstoneJobView, type JobView } from './job-view.ts';
 import type { QuotaGate } from './tenant-quotas.ts';
 
@@ -33,7 +33,8 @@ const LEGACY_TENANT = 'anonymous';
 export interface Submission {
   /** The tenant the job is for. */
   tenant: string;
-  input: { prompt?: string; messages?: ChatMessage[] };
+  /** A prompt, messages, or texts to embed (with `EMBEDDING_SAMPLING`). */
+  input: JobInput;
   sampling: Sampling;
   priority: number;
   cache: boolean;
@@ -51,7 +52,7 @@ export type SubmitOutcome =
   | { kind: 'cached'; id: string; result: GenerationResult }
   | { kind: 'queued'; id: string; job: Job<JobData, GenerationResult>; coalesced: boolean };
 
-/** Submit, look up, wait for and cancel generation jobs: the API's side of the job contract. */
+/** Submit, look up, wait for and cancel jobs (generations and embeddings): the API's side of the job contract. */
 export class JobService {
   constructor(
     private readonly deps: {
@@ -83,7 +84,7 @@ export class JobService {
 
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { cache, quotas } = this.deps;
-    const cacheable = submission.cache && cache.enabled && isDeterministic(submission.sampling);
+    const cacheable = submission.cache && cache.enabled && isCacheable(submission.input, submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
     const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling, owner) : undefined;
     // A cached answer costs no job and no tokens: it is served even to a tenant at its limits, and
@@ -142,7 +143,7 @@ export class JobService {
       ...(submission.batch ? { batch: submission.batch } : {}),
     };
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
-    const job = await queue.add(GENERATE_JOB, data, {
+    const job = await queue.add(data.embed ? EMBED_JOB : GENERATE_JOB, data, {
       jobId,
       priority: submission.priority,
       ...(hash ? { deduplication: { id: hash } } : {}),

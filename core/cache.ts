@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ChatMessage, GenerationResult, Sampling } from './job-contract.ts';
+import type { GenerationResult, JobInput, Sampling } from './job-contract.ts';
 import type { RedisKeys } from './keys.ts';
 
 /** Only deterministic requests are cached: greedy sampling, or a fixed seed. */
@@ -8,19 +8,31 @@ export function isDeterministic(sampling: Pick<Sampling, 'temperature' | 'seed'>
   return sampling.temperature === 0 || sampling.seed !== undefined;
 }
 
+/** Whether a job's result may be cached and shared: embeddings always are (a model computes one vector per text), generations when deterministic. */
+export function isCacheable(input: JobInput, sampling: Pick<Sampling, 'temperature' | 'seed'>): boolean {
+  return input.embed !== undefined || isDeterministic(sampling);
+}
+
 /**
  * Cache key: sha256 over the model (its id, context size and content: `ServedModelView.cacheIdentity`),
- * the input and every sampling parameter, in a fixed order,
+ * the input and every sampling parameter (none for embeddings), in a fixed order,
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
  */
 export function cacheHash(
   model: string,
-  input: { prompt?: string; messages?: ChatMessage[] },
+  input: JobInput,
   sampling: Sampling,
   /** The tenant when results are shared within a tenant only (`CACHE_SCOPE=tenant`). */
   owner?: string,
 ): string {
+  // Vectors depend on the texts alone. The leading tag keeps them apart from a generation of the
+  // same text; `dimensions` is in the key because a job that asked for another size fails, and a
+  // request must never join (or be answered by) a job that checked another size than its own.
+  if (input.embed) {
+    const canonical = JSON.stringify(['embed-v1', owner ?? null, model, input.embed.inputs, input.embed.dimensions ?? null]);
+    return createHash('sha256').update(canonical).digest('hex');
+  }
   const canonical = JSON.stringify([
     'v2',
     owner ?? null,

@@ -108,10 +108,28 @@ export const chatMessageSchema = z.object({
 });
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
-/** What a BullMQ job carries. Either `prompt` (completion) or `messages` (chat) is set. */
-export interface JobData {
+/**
+ * What an embedding job computes: one vector per input, in order. Every input of a request goes in
+ * one job, so a request is queued, cached, shared and cancelled as a whole.
+ */
+export interface EmbeddingInput {
+  inputs: string[];
+  /**
+   * The vector size the client asked for (OpenAI's `dimensions`). Vectors are never shortened: a
+   * worker whose model has another size fails the job as `invalid_request`.
+   */
+  dimensions?: number;
+}
+
+/** What a job is given: `prompt` (completion), `messages` (chat) or `embed` (embeddings), exactly one. */
+export interface JobInput {
   prompt?: string;
   messages?: ChatMessage[];
+  embed?: EmbeddingInput;
+}
+
+/** What a BullMQ job carries: its input (one of `prompt`, `messages`, `embed`) and how to run it. */
+export interface JobData extends JobInput {
   sampling: Sampling;
   /**
    * The tenant that owns the job: only it (and admins) may read, follow or cancel it. Absent in
@@ -155,6 +173,66 @@ export interface GenerationResult {
   cached: boolean;
   timings: Timings;
 }
+
+/**
+ * The result of an embedding job: a generation that generated nothing (`text` empty, no completion
+ * tokens), plus the vectors. So usage, quotas, job views, outcome metrics and the cache treat both
+ * kinds of job alike; only the endpoints that serve vectors read `embeddings`. A cancelled job
+ * (`finish_reason: 'cancelled'`) has none.
+ */
+export interface EmbeddingResult extends GenerationResult {
+  /**
+   * One vector per input, in input order, as OpenAI's `encoding_format: base64` sends it: float32
+   * little-endian, base64. A quarter of the size of the numbers in JSON, in Redis and between the
+   * processes, and exactly the floats the model computed (core/contract/embedding-vectors.ts).
+   */
+  embeddings: string[];
+  /** The length of every vector: the model's embedding size. */
+  dimensions: number;
+}
+
+export function isEmbeddingResult(result: GenerationResult): result is EmbeddingResult {
+  return Array.isArray((result as Partial<EmbeddingResult>).embeddings);
+}
+
+/**
+ * The sampling an embedding job carries: it samples nothing, and every job has sampling, so code
+ * that reads it (a batch, Bull Board) needs no case for embeddings. Greedy and zero tokens.
+ */
+export const EMBEDDING_SAMPLING: Sampling = Object.freeze({ max_tokens: 0, temperature: 0, top_p: 1, top_k: 0, stop: [] as string[] });
+
+/** Inputs one embedding request may carry: OpenAI's limit, so clients that batch by it need no setting. */
+export const MAX_EMBEDDING_INPUTS = 2048;
+
+/** How vectors are written in answers: JSON numbers, or OpenAI's base64 of float32 little-endian. */
+export const ENCODING_FORMATS = ['float', 'base64'] as const;
+export type EncodingFormat = (typeof ENCODING_FORMATS)[number];
+
+/** The native body of POST /api/v1/embeddings. */
+export function embeddingRequestSchema(limits: RequestLimits) {
+  const text = z
+    .string()
+    .min(1, 'an input must not be empty')
+    .max(limits.maxPromptChars, `an input must be at most ${limits.maxPromptChars} characters`);
+  return z.strictObject({
+    input: z
+      .union([text, z.array(text).min(1, 'input must not be empty').max(MAX_EMBEDDING_INPUTS, `at most ${MAX_EMBEDDING_INPUTS} inputs`)], {
+        error: 'input must be a string or an array of strings',
+      })
+      .describe(`Text to embed, or up to ${MAX_EMBEDDING_INPUTS} texts: one vector each, computed in one job.`),
+    encoding_format: z.enum(ENCODING_FORMATS).default('float').describe('`base64`: each vector as float32 little-endian, base64 (as OpenAI).'),
+    priority: z.number().int().min(1).max(10).default(DEFAULT_PRIORITY).describe('1 runs first, 10 last.'),
+    cache: z.boolean().default(true).describe('false bypasses the result cache and in-flight sharing (vectors are deterministic: cached by default).'),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(limits.maxWaitMs)
+      .default(limits.defaultWaitMs)
+      .describe('How long to wait for the vectors before answering 202.'),
+  });
+}
+export type EmbeddingRequest = z.infer<ReturnType<typeof embeddingRequestSchema>>;
 
 /** What the worker's progress reports carry (BullMQ `job.progress`). */
 export interface JobProgress {

@@ -5,8 +5,14 @@ import type { GenerationResult, JobData } from './job-contract.ts';
 
 /** Job name of every generation job (chat and completion alike). */
 export const GENERATE_JOB = 'generate';
+/**
+ * Job name of embedding jobs, in the same queue: only for people reading Bull Board; workers go by
+ * the job's data (`JobData.embed`), which is the contract.
+ */
+export const EMBED_JOB = 'embed';
+export type JobName = typeof GENERATE_JOB | typeof EMBED_JOB;
 
-export type GenerateQueue = Queue<JobData, GenerationResult, typeof GENERATE_JOB>;
+export type GenerateQueue = Queue<JobData, GenerationResult, JobName>;
 
 /** Attempts with exponential backoff for transient failures; retention by age and count. */
 export function defaultJobOptions(config: Config): JobsOptions {
@@ -19,7 +25,7 @@ export function defaultJobOptions(config: Config): JobsOptions {
 }
 
 export function createQueue(config: Config, connection: Redis): GenerateQueue {
-  return new Queue<JobData, GenerationResult, typeof GENERATE_JOB>(config.QUEUE_NAME, {
+  return new Queue<JobData, GenerationResult, JobName>(config.QUEUE_NAME, {
     connection: connection as ConnectionOptions,
     prefix: config.REDIS_PREFIX,
     defaultJobOptions: defaultJobOptions(config),

@@ -5,6 +5,7 @@ import { ModelError } from '../core/errors.ts';
 import type { ChatMessage, Sampling } from '../core/job-contract.ts';
 import {
   CANCEL_MESSAGE,
+  type EmbedOutcome,
   type GenerateOutcome,
   type ModelInfo,
   type Task,
@@ -19,6 +20,12 @@ const entryFile = runningFromSources ? new URL('./thread-bootstrap.mjs', import.
 export interface Generation {
   outcome: Promise<GenerateOutcome>;
   /** Asks the thread to stop; generation ends within a token or two with the partial text. */
+  cancel(): void;
+}
+
+export interface Embedding {
+  outcome: Promise<EmbedOutcome>;
+  /** Asks the thread to stop before its next input; the outcome is then cancelled, without vectors. */
   cancel(): void;
 }
 
@@ -76,6 +83,19 @@ export class InferencePool {
       outcome,
       cancel: () => port1.postMessage(CANCEL_MESSAGE),
     };
+  }
+
+  /**
+   * The vectors of every input, from a pool thread's embedding context (created there by its first
+   * embedding task). Not counted as busy: it takes a task slot of its thread, but no sequence.
+   */
+  embed(inputs: string[]): Embedding {
+    const { port1, port2 } = new MessageChannel();
+    const outcome = this.piscina
+      .run({ type: 'embed', inputs, port: port2 } satisfies Task, { transferList: [port2] })
+      .then((value) => value as EmbedOutcome)
+      .finally(() => port1.close());
+    return { outcome, cancel: () => port1.postMessage(CANCEL_MESSAGE) };
   }
 
   /** Sequences generating right now. Prefetched tasks wait only while every sequence is busy. */

@@ -27,6 +27,8 @@ export interface ModelInfo {
   sizeBytes: number;
   loadMs: number;
   hasChatTemplate: boolean;
+  /** Length of the model's embedding vectors. */
+  embeddingSize: number;
 }
 
 export interface InfoTask {
@@ -42,7 +44,18 @@ export interface GenerateTask {
   port: MessagePort;
 }
 
-export type Task = InfoTask | GenerateTask;
+/**
+ * Vectors for every input of an embedding job, computed one after another on the thread's
+ * embedding context, which the first such task creates.
+ */
+export interface EmbedTask {
+  type: 'embed';
+  inputs: string[];
+  /** `'cancel'` flows in; the task stops before its next input. */
+  port: MessagePort;
+}
+
+export type Task = InfoTask | GenerateTask | EmbedTask;
 
 /** Posted on the task's port: text generated since the previous event, and the running token count. */
 export interface TokenEvent {
@@ -63,5 +76,23 @@ export type GenerateOutcome =
       /** Time the task waited in its thread for a free sequence (prefetched tasks), in ms. */
       waitMs: number;
       timings: Omit<Timings, 'queued_ms'>;
+    }
+  | { ok: false; failure: JobFailure };
+
+export type EmbedOutcome =
+  | {
+      ok: true;
+      /** One vector per input, encoded (core/contract/embedding-vectors.ts); none when cancelled. */
+      vectors: string[];
+      dimensions: number;
+      cancelled: boolean;
+      /** Tokens evaluated, over all inputs. */
+      inputTokens: number;
+      /** Time the task waited for the thread's embedding context (another job's vectors, or its creation), in ms. */
+      waitMs: number;
+      /** Time computing the vectors, in ms. */
+      embeddingMs: number;
+      /** Set when this task created the thread's embedding context: how long that took, in ms. */
+      contextCreatedMs?: number;
     }
   | { ok: false; failure: JobFailure };

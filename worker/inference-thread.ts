@@ -2,18 +2,21 @@
  * A piscina pool thread: loads the model once (the thread becomes ready only then) and serves
  * CONTEXTS_PER_THREAD × SEQUENCES_PER_CONTEXT generations at a time. The contexts share the one
  * copy of the weights and decode in parallel, each on its own llama.cpp threads (node-llama-cpp
- * runs a context's decoding off this thread); each batches its own sequences.
+ * runs a context's decoding off this thread); each batches its own sequences. Embeddings run on
+ * an embedding context of their own, created when the first embedding task comes (thread-embeddings.ts).
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { finalText } from '../core/contract/append-only-text.ts';
 import { jobFailure, type JobFailure } from '../core/contract/failure.ts';
 import { completionPromptTokens, generationRoom, promptTooLong } from '../core/contract/prompt-tokens.ts';
 import type { FinishReason, Sampling } from '../core/job-contract.ts';
+import { cancelSignal } from './cancel-signal.ts';
 import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prompt.ts';
+import { ThreadEmbedder } from './thread-embeddings.ts';
 import { TokenRelay } from './token-relay.ts';
 import {
-  CANCEL_MESSAGE,
+  type EmbedOutcome,
   type GenerateOutcome,
   type GenerateTask,
   type ModelInfo,
@@ -70,8 +73,10 @@ const info: ModelInfo = {
   sizeBytes: model.size,
   loadMs,
   hasChatTemplate: typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string',
+  embeddingSize: model.embeddingVectorSize,
 };
 const chatWrapper = chatWrapperFor(model);
+const embedder = new ThreadEmbedder(model, { contextSize, threads: settings.threads });
 
 const FINISH: Record<string, FinishReason> = {
   eogToken: 'stop',
@@ -101,15 +106,6 @@ function prepare(task: GenerateTask): Prepared | { failure: JobFailure } {
   const room = generationRoom(promptTokens, contextSize, 'history' in input ? 'chat' : 'completion');
   if (room < 1) return { failure: promptTooLong(promptTokens, contextSize) };
   return { input, promptTokens, maxTokens: Math.min(task.sampling.max_tokens, room) };
-}
-
-/** Aborts when the main thread posts a cancel on the task's port. */
-function cancelSignal(port: MessagePort): AbortSignal {
-  const abort = new AbortController();
-  port.on('message', (message) => {
-    if (message === CANCEL_MESSAGE) abort.abort();
-  });
-  return abort.signal;
 }
 
 const NO_TIMINGS = { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 };
@@ -224,7 +220,8 @@ function runChat(
   return { result, dispose: () => chat.dispose() };
 }
 
-export default async function run(task: Task): Promise<ModelInfo | GenerateOutcome> {
+export default async function run(task: Task): Promise<ModelInfo | GenerateOutcome | EmbedOutcome> {
   if (task.type === 'info') return info;
+  if (task.type === 'embed') return await embedder.embed(task);
   return await generate(task);
 }

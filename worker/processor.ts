@@ -2,10 +2,11 @@ import { WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ResultCache } from '../core/cache.ts';
 import { failureError, jobFailure } from '../core/contract/failure.ts';
-import type { GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
+import type { EmbeddingInput, GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordGeneration } from '../core/metrics/inference.ts';
+import { runEmbedding } from './embedding-job.ts';
 import type { InferencePool } from './inference-pool.ts';
 import { NO_STREAM, type TokenStreamWriter } from './token-stream-writer.ts';
 
@@ -39,8 +40,9 @@ interface Running {
 }
 
 /**
- * Runs one BullMQ job in the pool. Generations in flight are tracked by job id so that a
- * cancellation (pub/sub) or shutdown reaches the thread that runs them.
+ * Runs one BullMQ job in the pool: a generation, or an embedding (embedding-job.ts). Jobs in
+ * flight are tracked by job id so that a cancellation (pub/sub) or shutdown reaches the thread
+ * that runs them.
  */
 export class JobProcessor {
   /** The jobs this processor runs, by job id. */
@@ -68,7 +70,45 @@ export class JobProcessor {
   }
 
   readonly process = async (job: Job<JobData, GenerationResult>, token?: string): Promise<GenerationResult> => {
-    const { pool, redis, keys, cache, streams } = this.deps;
+    const { embed } = job.data;
+    return embed ? await this.embed(job, embed, token) : await this.generate(job, token);
+  };
+
+  private async embed(job: Job<JobData, GenerationResult>, embed: EmbeddingInput, token: string | undefined): Promise<GenerationResult> {
+    const jobId = job.id ?? '';
+    try {
+      return await runEmbedding(this.deps, job, embed, token, (cancel) => this.track(jobId, cancel));
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /**
+   * Registers a job's run, then reads its cancel flag: registered before the flag is read, a
+   * cancellation is seen whenever it comes, set before the read (the flag) or published after it
+   * (pub/sub). A job cancelled while it waited, but picked up before it could be removed, is read
+   * in parallel with the start of its run (not before it) and stops soon after.
+   */
+  private track(jobId: string, cancel: () => void): Running {
+    const running: Running = {
+      stoppedBy: undefined,
+      stop(reason) {
+        if (this.stoppedBy !== 'client') this.stoppedBy = reason;
+        cancel();
+      },
+    };
+    this.running.set(jobId, running);
+    this.deps.redis
+      .exists(this.deps.keys.cancelFlag(jobId))
+      .then((flagged) => {
+        if (flagged === 1) running.stop('client');
+      })
+      .catch(() => undefined);
+    return running;
+  }
+
+  private async generate(job: Job<JobData, GenerationResult>, token: string | undefined): Promise<GenerationResult> {
+    const { pool, cache, streams } = this.deps;
     const jobId = job.id ?? '';
     const startedAt = Date.now();
     const queuedMs = Math.max(0, startedAt - job.data.acceptedAt);
@@ -87,24 +127,8 @@ export class JobProcessor {
         }
       },
     );
-    // Registered before the cancel flag is read, so a cancellation is seen whenever it comes: set
-    // before the read (the flag), or published after it (pub/sub). A job cancelled while it waited,
-    // but picked up before it could be removed, is read in parallel with the start of generation
-    // (not before it) and stops within a token or two.
-    const running: Running = {
-      stoppedBy: undefined,
-      stop(reason) {
-        if (this.stoppedBy !== 'client') this.stoppedBy = reason;
-        generation.cancel();
-      },
-    };
-    this.running.set(jobId, running);
-    redis
-      .exists(keys.cancelFlag(jobId))
-      .then((flagged) => {
-        if (flagged === 1) running.stop('client');
-      })
-      .catch(() => undefined);
+    // A cancel stops it within a token or two.
+    const running = this.track(jobId, () => generation.cancel());
 
     let outcome;
     try {
@@ -150,7 +174,7 @@ export class JobProcessor {
       });
     }
     return result;
-  };
+  }
 
   private buildResult(
     text: string,

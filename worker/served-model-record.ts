@@ -5,7 +5,8 @@ import type { InferencePool } from './inference-pool.ts';
 
 /**
  * What this worker tells API processes about its model: the file's facts as the main thread read
- * them from the header, and what only the loaded pool knows (its context, chat template, load time).
+ * them from the header, and what only the loaded pool knows (its context, chat template, embedding
+ * size, load time).
  */
 export function servedModelRecord(source: ModelSource, pool: Pick<InferencePool, 'model'>): ServedModel {
   return {
@@ -20,6 +21,7 @@ export function servedModelRecord(source: ModelSource, pool: Pick<InferencePool,
     size_bytes: source.facts.sizeBytes,
     random_weights: source.facts.randomWeights,
     has_chat_template: pool.model.hasChatTemplate,
+    embedding_size: pool.model.embeddingSize,
     load_ms: Math.round(pool.model.loadMs),
     loaded_at: Date.now(),
     fingerprint: source.fingerprint,

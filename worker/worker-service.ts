@@ -4,6 +4,7 @@ import { ResultCache } from '../core/cache.ts';
 import type { Config } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
+import { initEmbeddingCounters } from '../core/metrics/embeddings.ts';
 import { trackInferencePool } from '../core/metrics/inference.ts';
 import { resolveModelSource } from '../core/model/resolve.ts';
 import { assertNoEviction, createRedis } from '../core/redis.ts';
@@ -48,6 +49,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
   const pool = await loadModelPool(config, source, logger, TOKEN_FLUSH_MS);
   const served = servedModelRecord(source, pool);
   const untrackPool = trackInferencePool({ ...pool.model, id: source.id }, pool);
+  initEmbeddingCounters(source.id);
 
   // BullMQ's own connection carries the cache and stream writes too: sent just before a job's
   // completion on the same connection, they run before it without the worker waiting for them.

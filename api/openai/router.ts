@@ -3,6 +3,7 @@ import type { ApiDeps } from '../deps.ts';
 import { createChatCompletion } from './chat-completions.ts';
 import { createCompletion } from './completions.ts';
 import { createResponse } from './create-response.ts';
+import { createEmbeddings } from './embeddings.ts';
 import { JobHolders } from './job-holders.ts';
 
 /**
@@ -31,11 +32,15 @@ export function openAiRouter(deps: ApiDeps): Router {
     get modelId() {
       return deps.modelId;
     },
+    get embeddingSize() {
+      return deps.embeddingSize;
+    },
   };
   // Bodies arrive parsed: the request guard in front of every route has read them.
   const router = express.Router();
   router.post('/completions', createCompletion(openAiDeps));
   router.post('/chat/completions', createChatCompletion(openAiDeps));
   router.post('/responses', createResponse(openAiDeps));
+  router.post('/embeddings', createEmbeddings(openAiDeps));
   return router;
 }

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { failureAppError } from '../../core/contract/failure.ts';
 import { isFinished, type GenerationResult } from '../../core/job-contract.ts';
 import { cancelledBeforeStart } from '../job-follower.ts';
-import { SYSTEM_VIEWER, type JobService } from '../job-service.ts';
+import { SYSTEM_VIEWER, type JobService, type SubmitOutcome } from '../job-service.ts';
 import type { JobView } from '../job-view.ts';
 import type { JobWatch } from '../job-state-watcher.ts';
 import type { OpenAiDeps } from './deps.ts';
@@ -26,10 +26,16 @@ export async function serveJob<Full>(deps: OpenAiDeps, res: Response, job: OpenA
     await streamJob(deps, res, outcome, format.stream(meta, job.includeUsage));
     return;
   }
-  if (outcome.kind === 'cached') {
-    res.json(format.full(meta, outcome.result));
-    return;
-  }
+  const result = outcome.kind === 'cached' ? outcome.result : await awaitResult(deps, res, outcome);
+  if (result) res.json(format.full(meta, result));
+}
+
+/**
+ * The result of a queued job once it has finished, while its client waits; undefined if the client
+ * leaves first (which may cancel the job: job-holders.ts). A failed job throws the error its client
+ * gets.
+ */
+export async function awaitResult(deps: OpenAiDeps, res: Response, outcome: Extract<SubmitOutcome, { kind: 'queued' }>): Promise<GenerationResult | undefined> {
   // Watched from now: a job that finishes while the hold below registers is not missed.
   const watch = deps.jobStates.watch(outcome.id);
   try {
@@ -45,7 +51,7 @@ export async function serveJob<Full>(deps: OpenAiDeps, res: Response, job: OpenA
     if (res.closed) onClose();
     try {
       const view = await waitUntilFinal(deps.jobs, watch, outcome.id, gone.signal);
-      if (view) res.json(format.full(meta, resultOf(view, deps.modelId)));
+      return view && resultOf(view, deps.modelId);
     } finally {
       await hold.release(false);
     }

@@ -33,7 +33,7 @@ export interface JobContext {
 }
 
 /** The served model's id as /v1/models lists it (`<name>:<quantization>`), or just its name. */
-function checkModel(request: JobOptions, modelId: string): void {
+export function checkModel(request: Pick<JobOptions, 'model'>, modelId: string): void {
   const name = modelId.includes(':') ? modelId.slice(0, modelId.lastIndexOf(':')) : modelId;
   if (request.model !== modelId && request.model !== name) {
     throw new AppError(404, 'model_not_found', `The model '${request.model}' does not exist; this server serves '${modelId}' (see GET /v1/models).`, {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FINISH_REASONS, JOB_STATUSES, type GenerationResult } from '../../core/job-contract.ts';
 import type { ServedModelListing } from '../../core/model/served-models.ts';
+import type { EmbeddingsAnswer } from '../handlers/embeddings.ts';
 import type { UsageReport } from '../handlers/usage.ts';
 import type { JobView } from '../job-view.ts';
 
@@ -32,13 +33,22 @@ export const generationResultSchema = z.object({
   timings: timingsSchema,
 });
 
+/** A job's result: a generation's, or an embedding job's, which adds its vectors to an empty text. */
+export const jobResultSchema = generationResultSchema.extend({
+  embeddings: z
+    .array(z.string())
+    .optional()
+    .describe('Embedding jobs: one vector per input, float32 little-endian in base64, as stored (POST /api/v1/embeddings answers numbers by default).'),
+  dimensions: z.number().int().optional().describe('Embedding jobs: the length of every vector.'),
+});
+
 const links = z.object({ self: z.string(), events: z.string() });
 
 export const jobViewSchema = z.object({
   id: z.string(),
   status: z.enum(JOB_STATUSES),
   progress: z.object({ tokens: z.number().int().describe('Tokens generated so far.') }),
-  result: generationResultSchema.optional(),
+  result: jobResultSchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   created_at: z.string(),
   started_at: z.string().optional(),
@@ -54,11 +64,23 @@ export const jobViewSchema = z.object({
 export const jobAcceptedSchema = z.object({
   id: z.string(),
   status: z.enum(JOB_STATUSES),
-  result: generationResultSchema.optional().describe('Present when the answer came from the cache (status 200).'),
+  result: jobResultSchema.optional().describe('Present when the answer came from the cache (status 200).'),
   links,
 });
 
 export const generateResultSchema = z.object({ id: z.string() }).extend(generationResultSchema.shape);
+
+export const embeddingsAnswerSchema = z.object({
+  id: z.string().describe('The job (GET /api/v1/jobs/{id}); `c-…` when answered from the cache.'),
+  model: z.string(),
+  embeddings: z
+    .union([z.array(z.array(z.number())), z.array(z.string())])
+    .describe('One vector per input, in input order: numbers, or float32 little-endian in base64 (`encoding_format: base64`).'),
+  dimensions: z.number().int().describe('The length of every vector.'),
+  usage: usageSchema.describe('`prompt_tokens`: every input as the model evaluated it; nothing is generated.'),
+  cached: z.boolean().describe('Answered from the result cache.'),
+  timings: timingsSchema.describe('`generation_ms`: the time computing the vectors; `ttft_ms` and `tokens_per_second` are 0.'),
+});
 
 export const nativeErrorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
@@ -78,7 +100,7 @@ export const jobEventsSchema = z
       .describe('`event: position` — while the job waits, each time its queue position (as in `GET /api/v1/jobs/{id}`) changes from the one at connection; never after `start`.'),
     start: z.object({ attempt: z.number().int() }).describe('`event: start` — an attempt begins; a retry after a worker failure starts the text over.'),
     token: z.object({ text: z.string(), tokens: z.number().int() }).describe('`event: token` — text generated since the previous event, and the tokens so far.'),
-    end: z.object({ result: generationResultSchema }).describe('`event: end` — the final result; its text is authoritative. The response then ends.'),
+    end: z.object({ result: jobResultSchema }).describe('`event: end` — the final result; its text is authoritative. The response then ends.'),
     error: z.object({ code: z.string(), message: z.string() }).describe('`event: error` — the job failed. The response then ends.'),
   })
   .describe('The `data:` of each event type (one JSON object per event; this object only lists them).');
@@ -98,6 +120,7 @@ export const modelSchema = z.object({
   size_bytes: z.number().int(),
   random_weights: z.boolean().describe('true for builtin:tiny: every output is noise.'),
   has_chat_template: z.boolean().describe('false: chat requests use the plain fallback format (docs/openai.md).'),
+  embedding_size: z.number().int().optional().describe("Length of the model's embedding vectors (POST /v1/embeddings `dimensions` must equal it); absent from workers of older versions."),
   load_ms: z.number(),
   fingerprint: z.string().optional().describe("Identity of the file's content (size, GGUF header, weights sampled from both ends): part of cache keys."),
   workers: z.number().int().describe('Live workers serving it.'),
@@ -136,4 +159,5 @@ const agree = <T extends true>(value: T) => value;
 agree<Same<z.infer<typeof generationResultSchema>, GenerationResult>>(true);
 agree<Same<z.infer<typeof jobViewSchema>, JobView>>(true);
 agree<Same<z.infer<typeof usageReportSchema>, UsageReport>>(true);
+agree<Same<z.infer<typeof embeddingsAnswerSchema>, EmbeddingsAnswer>>(true);
 agree<Same<Omit<z.infer<typeof modelSchema>, 'object' | 'created' | 'owned_by'>, Omit<ServedModelListing, 'loaded_at'>>>(true);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from '../../core/config.ts';
-import { generateWaitRequestSchema, generationRequestSchema } from '../../core/job-contract.ts';
+import { embeddingRequestSchema, generateWaitRequestSchema, generationRequestSchema } from '../../core/job-contract.ts';
+import { embeddingCreateRequestSchema, embeddingListSchema } from '../openai/embedding-schemas.ts';
 import { chatCompletionRequestSchema, completionRequestSchema } from '../openai/request-schemas.ts';
 import {
   chatCompletionChunkSchema,
@@ -34,6 +35,8 @@ export function componentSchemas(config: Config) {
       CompletionRequest: completionRequestSchema(limits),
       ChatCompletionRequest: chatCompletionRequestSchema(limits),
       ResponseRequest: responseRequestSchema(limits),
+      EmbeddingRequest: embeddingRequestSchema(limits),
+      CreateEmbeddingRequest: embeddingCreateRequestSchema(limits),
       FileUploadRequest: fileUploadRequestSchema,
       CreateBatchRequest: createBatchRequestSchema,
     },
@@ -42,6 +45,7 @@ export function componentSchemas(config: Config) {
       JobView: native.jobViewSchema,
       JobAccepted: native.jobAcceptedSchema,
       GenerateResult: native.generateResultSchema,
+      Embeddings: native.embeddingsAnswerSchema,
       JobEvents: native.jobEventsSchema,
       Error: native.nativeErrorSchema,
       Health: native.healthSchema,
@@ -52,6 +56,7 @@ export function componentSchemas(config: Config) {
       ChatCompletionChunk: chatCompletionChunkSchema,
       Response: responseObjectSchema,
       ResponseStreamEvent: responseStreamEventSchema,
+      EmbeddingList: embeddingListSchema,
       OpenAIError: openAiErrorSchema,
       ModelList: native.modelListSchema,
       UsageReport: native.usageReportSchema,
@@ -224,6 +229,24 @@ export const OPERATIONS: Operation[] = [
     },
   },
   {
+    method: 'post',
+    path: '/api/v1/embeddings',
+    operationId: 'createEmbeddings',
+    tags: ['jobs'],
+    summary: 'Embed texts and wait for the vectors',
+    description:
+      'Every input in one job of the queue, with its priority, quotas, fair scheduling, cache and in-flight sharing; vectors are deterministic, so a repeated request is answered from the cache unless `cache: false`. Waits up to `timeout_ms`, as POST /api/v1/generate. See docs/openai.md (Embeddings).',
+    body: 'EmbeddingRequest',
+    responses: {
+      '200': { description: 'The vectors.', content: json('Embeddings') },
+      '202': { description: 'Not finished within `timeout_ms`: poll the job.', content: json('JobAccepted') },
+      '400': nativeError('Invalid request, or an input as long as the context or longer (`prompt_too_long`).'),
+      '409': nativeError('The job was cancelled before its vectors were computed (`job_cancelled`).'),
+      '429': tenantLimits,
+      '502': nativeError('The job failed after its retries.'),
+    },
+  },
+  {
     method: 'get',
     path: '/api/v1/usage',
     operationId: 'getUsage',
@@ -308,6 +331,21 @@ export const OPERATIONS: Operation[] = [
         headers: jobIdHeader,
       },
       ...openAiErrors,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/embeddings',
+    operationId: 'createEmbedding',
+    tags: ['openai'],
+    summary: 'OpenAI-compatible embeddings',
+    description:
+      "One vector per input, all computed in one job of the same queue as the native API (and cached: vectors are deterministic). `dimensions` other than the model's embedding size and token arrays are refused (`unsupported_value`). See docs/openai.md.",
+    body: 'CreateEmbeddingRequest',
+    responses: {
+      '200': { description: 'The vectors.', content: json('EmbeddingList'), headers: jobIdHeader },
+      ...openAiErrors,
+      '409': openAiError('The job was cancelled before its vectors were computed (`job_cancelled`).'),
     },
   },
   {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../core/config.ts';
-import { completionPromptTokens } from '../../core/contract/prompt-tokens.ts';
+import { completionPromptTokens, embeddingInputTokens } from '../../core/contract/prompt-tokens.ts';
 import type { Logger } from '../../core/logger.ts';
 import { configuredModel } from '../../core/model/model-naming.ts';
 import { redactUrl } from '../../core/redact-url.ts';
@@ -12,6 +12,8 @@ export interface PromptTokenizer {
   readonly contextSize: number;
   /** Tokens the model evaluates for a completion prompt: the text's tokens plus BOS. */
   promptTokens(text: string): number;
+  /** Tokens an embedding context evaluates for a text: its tokens and the special tokens around them. */
+  embeddingInputTokens(text: string): number;
 }
 
 /** One vocabulary per model file per process, however many apps are built on it (tests build many). */
@@ -24,7 +26,11 @@ async function loadVocabulary(modelPath: string, contextSetting: number): Promis
   const model = await llama.loadModel({ modelPath, vocabOnly: true });
   const trained = model.fileInsights.trainContextSize;
   const contextSize = trained ? Math.min(contextSetting, trained) : contextSetting;
-  return { contextSize, promptTokens: (text) => completionPromptTokens(model, text) };
+  return {
+    contextSize,
+    promptTokens: (text) => completionPromptTokens(model, text),
+    embeddingInputTokens: (text) => embeddingInputTokens(model, text),
+  };
 }
 
 /**

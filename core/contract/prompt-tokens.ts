@@ -27,3 +27,30 @@ export function generationRoom(promptTokens: number, contextSize: number, kind: 
 export function promptTooLong(promptTokens: number, contextSize: number): JobFailure {
   return jobFailure('prompt_too_long', `prompt is ${promptTokens} tokens; the context holds ${contextSize} tokens including the generated ones`);
 }
+
+/** What counting an embedding input needs: the vocabulary's type decides which special tokens surround it. */
+export type EmbeddingVocabulary = Vocabulary & Pick<LlamaModel, 'vocabularyType'>;
+
+/**
+ * Tokens an embedding context evaluates for a text: the text's tokens and the special tokens
+ * node-llama-cpp's LlamaEmbeddingContext puts around them (as llama.cpp's tokenizer would: BOS and
+ * EOS where the vocabulary asks for them, BERT's CLS and SEP for WPM vocabularies).
+ */
+export function embeddingInputTokens(vocabulary: EmbeddingVocabulary, text: string): number {
+  const { tokens } = vocabulary;
+  const type = String(vocabulary.vocabularyType);
+  const first = type === 'rwkv' || type === 'ugm' ? null : type === 'wpm' || tokens.shouldPrependBosToken ? tokens.bos : null;
+  const last = type === 'rwkv' ? null : type === 'wpm' ? tokens.sep : type === 'ugm' || tokens.shouldAppendEosToken ? tokens.eos : null;
+  return vocabulary.tokenize(text, false).length + (first === null ? 0 : 1) + (last === null ? 0 : 1);
+}
+
+/** An embedding input fits when it is shorter than the context: node-llama-cpp refuses one that fills it. */
+export function embeddingInputFits(inputTokens: number, contextSize: number): boolean {
+  return inputTokens < contextSize;
+}
+
+/** The failure of an embedding input longer than the context; `index` names it among the request's inputs. */
+export function embeddingInputTooLong(inputTokens: number, contextSize: number, index: number | undefined): JobFailure {
+  const which = index === undefined ? 'input' : `input[${index}]`;
+  return jobFailure('prompt_too_long', `${which} is ${inputTokens} tokens; an embedding input must be shorter than the context (${contextSize} tokens)`);
+}

@@ -177,6 +177,28 @@ export const METRICS = {
     labels: ['model'],
     exportedBy: ['worker'],
   },
+  embeddingInputs: {
+    name: 'llmo_embedding_inputs_total',
+    type: 'counter',
+    help: 'Texts embedded: the inputs of completed embedding jobs (their tokens count in llmo_prompt_tokens_total).',
+    labels: ['model'],
+    exportedBy: ['worker'],
+  },
+  embeddingDuration: {
+    name: 'llmo_embedding_duration_seconds',
+    type: 'histogram',
+    help: 'Time a completed embedding job spent computing the vectors of all its inputs (timings.generation_ms).',
+    labels: ['model'],
+    buckets: TTFT_BUCKETS,
+    exportedBy: ['worker'],
+  },
+  embeddingContextsCreated: {
+    name: 'llmo_embedding_contexts_created_total',
+    type: 'counter',
+    help: "Embedding contexts created in this worker's pool threads: each thread creates one with its first embedding job.",
+    labels: ['model'],
+    exportedBy: ['worker'],
+  },
   sequencesBusy: {
     name: 'llmo_sequences_busy',
     type: 'gauge',

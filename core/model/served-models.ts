@@ -22,6 +22,8 @@ export interface ServedModel {
   /** builtin:tiny: every output is noise. */
   random_weights: boolean;
   has_chat_template: boolean;
+  /** Length of the model's embedding vectors (what `dimensions` must be); absent in records of older workers. */
+  embedding_size?: number;
   load_ms: number;
   /** Epoch ms the worker finished loading it. */
   loaded_at: number;
@@ -130,6 +132,11 @@ export class ServedModelView {
     const served = this.served;
     if (!served) return `${this.expectedId}#${this.expectedContextSize}`;
     return `${served.id}#${served.context_size}#${served.fingerprint ?? ''}`;
+  }
+
+  /** The served model's embedding vector size, once a worker has reported it. */
+  embeddingSize(): number | undefined {
+    return this.served?.embedding_size;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cacheHash, isDeterministic } from '../../core/cache.ts';
-import type { Sampling } from '../../core/job-contract.ts';
+import { cacheHash, isCacheable, isDeterministic } from '../../core/cache.ts';
+import { EMBEDDING_SAMPLING, type Sampling } from '../../core/job-contract.ts';
 
 const greedy: Sampling = { max_tokens: 16, temperature: 0, top_p: 0.95, top_k: 40, stop: [] };
 
@@ -9,6 +9,14 @@ describe('isDeterministic', () => {
     expect(isDeterministic({ temperature: 0 })).toBe(true);
     expect(isDeterministic({ temperature: 0.8, seed: 1 })).toBe(true);
     expect(isDeterministic({ temperature: 0.8 })).toBe(false);
+  });
+});
+
+describe('isCacheable', () => {
+  it('holds for every embedding job, and for generations when they are deterministic', () => {
+    expect(isCacheable({ embed: { inputs: ['hi'] } }, { temperature: 0.8 })).toBe(true);
+    expect(isCacheable({ prompt: 'hi' }, { temperature: 0.8 })).toBe(false);
+    expect(isCacheable({ prompt: 'hi' }, { temperature: 0 })).toBe(true);
   });
 });
 
@@ -36,5 +44,17 @@ describe('cacheHash', () => {
 
   it('tells a prompt from chat messages with the same text', () => {
     expect(cacheHash('m', { prompt: 'hi' }, greedy)).not.toBe(cacheHash('m', { messages: [{ role: 'user', content: 'hi' }] }, greedy));
+  });
+
+  it('tells embeddings from a generation of the same text, and keys them by their texts, in order', () => {
+    const embed = (inputs: string[], dimensions?: number) =>
+      cacheHash('m', { embed: { inputs, ...(dimensions === undefined ? {} : { dimensions }) } }, EMBEDDING_SAMPLING);
+    expect(embed(['hi'])).toBe(embed(['hi']));
+    expect(embed(['hi'])).not.toBe(cacheHash('m', { prompt: 'hi' }, greedy));
+    expect(embed(['hi'])).not.toBe(cacheHash('m', { prompt: 'hi' }, EMBEDDING_SAMPLING));
+    expect(embed(['a', 'b'])).not.toBe(embed(['b', 'a']));
+    expect(embed(['a', 'b'])).not.toBe(embed(['a b']));
+    expect(embed(['hi'], 64)).not.toBe(embed(['hi']));
+    expect(cacheHash('m', { embed: { inputs: ['hi'] } }, EMBEDDING_SAMPLING, 'tenant-a')).not.toBe(embed(['hi']));
   });
 });

@@ -46,6 +46,7 @@ describe('GET /v1/models with USE_INT8 and an F32 model', () => {
           size_bytes: expect.any(Number),
           random_weights: false,
           has_chat_template: false,
+          embedding_size: 64,
           load_ms: expect.any(Number),
           fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
           workers: 1,

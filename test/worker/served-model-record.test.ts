@@ -22,7 +22,7 @@ describe('the served-model record', () => {
     shape: undefined,
     },
   };
-  const model = { contextSize: 512, hasChatTemplate: true, loadMs: 12.6 } as ModelInfo;
+  const model = { contextSize: 512, hasChatTemplate: true, loadMs: 12.6, embeddingSize: 64 } as ModelInfo;
 
   it('takes the file facts from the source and what only the loaded model knows from the pool', () => {
     const before = Date.now();
@@ -37,6 +37,7 @@ describe('the served-model record', () => {
       size_bytes: 1_000_000,
       random_weights: false,
       has_chat_template: true,
+      embedding_size: 64,
       load_ms: 13,
       fingerprint: '5e3ba21802bf1d7c',
     });
