@@ -1,3 +1,5 @@
+import { toJobPenalties } from '../../core/contract/penalties.ts';
+import { toJobResponseFormat } from '../../core/contract/response-format.ts';
 import { AppError, badRequest } from '../../core/errors.ts';
 import { DEFAULT_PRIORITY, type ChatMessage, type RequestLimits, type Sampling } from '../../core/job-contract.ts';
 import type { Submission } from '../job-service.ts';
@@ -32,14 +34,17 @@ function streaming(request: Common): Pick<OpenAiJob, 'stream' | 'includeUsage'> 
 }
 
 function sampling(request: Common, maxTokens: number | null | undefined, limits: RequestLimits): Sampling {
-  const stop = request.stop ?? [];
+  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? []);
+  const responseFormat = toJobResponseFormat(request.response_format, stop);
   return {
     max_tokens: maxTokens ?? limits.defaultMaxTokens,
     temperature: request.temperature ?? OPENAI_DEFAULT_TEMPERATURE,
     top_p: request.top_p ?? OPENAI_DEFAULT_TOP_P,
     top_k: request.top_k ?? 0,
     ...(request.seed == null ? {} : { seed: request.seed }),
-    stop: typeof stop === 'string' ? [stop] : stop,
+    stop,
+    ...toJobPenalties(request),
+    ...(responseFormat ? { response_format: responseFormat } : {}),
   };
 }
 
