@@ -1,5 +1,6 @@
 import { TokenBias, type LLamaContextualRepeatPenalty, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp';
 import { jobFailure, type JobFailure } from '../core/contract/failure.ts';
+import { logitBiasRefusal } from '../core/contract/penalties.ts';
 import type { Sampling } from '../core/job-contract.ts';
 
 /**
@@ -49,23 +50,18 @@ export function repeatPenaltyFor(sampling: Sampling, maxTokens: number): LLamaCo
 
 /**
  * The job's logit_bias as a TokenBias of the model: OpenAI's bias is added to the logit, which is
- * `{logit}` here. An id outside the vocabulary would index past llama.cpp's logits, and node-llama-cpp
- * silently drops biases of end-of-generation tokens, so both fail the job instead.
+ * `{logit}` here. A token the bias cannot apply to fails the job (`logitBiasRefusal`).
  */
 export function tokenBiasFor(model: LlamaModel, logitBias: Sampling['logit_bias']): TokenBias | { failure: JobFailure } | undefined {
   if (logitBias === undefined) return undefined;
-  const vocabulary = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length;
-  if (vocabulary === undefined) return { failure: jobFailure('invalid_request', 'logit_bias: the model does not tell the size of its vocabulary') };
+  const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length;
+  if (vocabularySize === undefined) return { failure: jobFailure('invalid_request', 'logit_bias: the model does not tell the size of its vocabulary') };
+  const vocabulary = { vocabularySize, endsGeneration: (token: number) => model.isEogToken(token as Token) };
   const bias = new TokenBias(model.tokenizer);
   for (const [id, logit] of Object.entries(logitBias)) {
-    const token = Number(id) as Token;
-    if (!Number.isInteger(token) || token < 0 || token >= vocabulary) {
-      return { failure: jobFailure('invalid_request', `logit_bias: token ${id} is not in the model's vocabulary (ids 0 to ${vocabulary - 1})`) };
-    }
-    if (model.isEogToken(token)) {
-      return { failure: jobFailure('invalid_request', `logit_bias: token ${id} ends generation, and its bias cannot be set`) };
-    }
-    bias.set(token, { logit });
+    const refusal = logitBiasRefusal(id, vocabulary);
+    if (refusal !== undefined) return { failure: jobFailure('invalid_request', refusal) };
+    bias.set(Number(id) as Token, { logit });
   }
   return bias;
 }

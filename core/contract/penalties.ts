@@ -43,3 +43,26 @@ export function toJobPenalties(request: PenaltyRequest): JobPenalties {
     ...(entries.length > 0 ? { logit_bias: Object.fromEntries(entries) } : {}),
   };
 }
+
+/** What decides whether a token may be biased: the model's vocabulary. */
+export interface BiasableVocabulary {
+  /** Tokens in the vocabulary: ids run from 0 to this less one. */
+  readonly vocabularySize: number;
+  /** Whether the token ends generation (EOS, end of turn). */
+  endsGeneration(token: number): boolean;
+}
+
+/**
+ * Why a logit_bias entry cannot apply to this model, or undefined when it can: the API says it
+ * before queueing when it can read the model's vocabulary, the worker otherwise. An id outside the
+ * vocabulary would index past llama.cpp's logits; node-llama-cpp ignores biases of tokens that end
+ * generation, and a bias silently ignored is not what was asked for.
+ */
+export function logitBiasRefusal(id: string, vocabulary: BiasableVocabulary): string | undefined {
+  const token = Number(id);
+  if (!Number.isInteger(token) || token < 0 || token >= vocabulary.vocabularySize) {
+    return `logit_bias: token ${id} is not in the model's vocabulary (ids 0 to ${vocabulary.vocabularySize - 1})`;
+  }
+  if (vocabulary.endsGeneration(token)) return `logit_bias: token ${id} ends generation, and its bias cannot be set`;
+  return undefined;
+}

@@ -73,14 +73,41 @@ describe('presence_penalty, frequency_penalty and logit_bias (stories260K, greed
     expect(again.body.choices[0].text).toBe(penalized.body.choices[0].text);
   });
 
-  it('fails a request whose logit_bias names a token outside the vocabulary, or one that ends generation, with 400', async () => {
-    const outside = await http(stack.baseUrl, 'POST', '/v1/completions', { model, prompt: 'Hi', logit_bias: { [String(size)]: -5 } });
-    expect(outside.status).toBe(400);
-    expect(outside.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining(`token ${size} is not in the model's vocabulary`) });
+  it('refuses, before queueing, a logit_bias that names a token outside the vocabulary or one that ends generation', async () => {
+    for (const stream of [false, true]) {
+      const outside = await http(stack.baseUrl, 'POST', '/v1/completions', { model, prompt: 'Hi', stream, logit_bias: { [String(size)]: -5 } });
+      expect(outside.status).toBe(400);
+      expect(outside.headers.get('x-job-id')).toBeNull();
+      expect(outside.body.error).toMatchObject({
+        code: 'invalid_request',
+        param: `logit_bias.${size}`,
+        message: `logit_bias: token ${size} is not in the model's vocabulary (ids 0 to ${size - 1})`,
+      });
+    }
     const eos = vocabulary.model.tokens.eos;
     expect(eos).not.toBeNull();
-    const ending = await http(stack.baseUrl, 'POST', '/v1/completions', { model, prompt: 'Hi', logit_bias: { [String(eos)]: -100 } });
+    const ending = await http(stack.baseUrl, 'POST', '/api/v1/jobs', { prompt: 'Hi', logit_bias: { [String(eos)]: -100 } });
     expect(ending.status).toBe(400);
-    expect(ending.body.error.message).toContain('ends generation');
+    expect(ending.body.error).toMatchObject({ code: 'invalid_request', message: `logit_bias: token ${eos} ends generation, and its bias cannot be set` });
+  });
+});
+
+describe('logit_bias when the API cannot read the model vocabulary', () => {
+  let stack: TestStack;
+
+  // CHECK_PROMPT_TOKENS=false: the API reads no vocabulary, as when the model file is out of its reach.
+  beforeAll(async () => {
+    stack = await startStack({ env: { CHECK_PROMPT_TOKENS: 'false' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('fails the job in the worker with the same 400, and never biases past the vocabulary', async () => {
+    const model = stack.api.deps.modelId;
+    const res = await http(stack.baseUrl, 'POST', '/v1/completions', { model, prompt: 'Hi', logit_bias: { '4000000000': -5 } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-job-id')).not.toBeNull();
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/^logit_bias: token 4000000000 is not in the model's vocabulary/) });
   });
 });
