@@ -1,4 +1,6 @@
 import type { Config } from '../core/config.ts';
+import { toJobPenalties } from '../core/contract/penalties.ts';
+import { toJobResponseFormat } from '../core/contract/response-format.ts';
 import type { GenerationRequest, RequestLimits } from '../core/job-contract.ts';
 import type { Submission } from './job-service.ts';
 
@@ -14,6 +16,7 @@ export function limitsOf(config: Config): RequestLimits {
 
 /** A validated native request as the job service takes it. */
 export function toSubmission(request: GenerationRequest, tenant: string): Submission {
+  const responseFormat = toJobResponseFormat(request.response_format, request.stop);
   return {
     tenant,
     input: { prompt: request.prompt },
@@ -24,6 +27,8 @@ export function toSubmission(request: GenerationRequest, tenant: string): Submis
       top_k: request.top_k,
       ...(request.seed === undefined ? {} : { seed: request.seed }),
       stop: request.stop,
+      ...toJobPenalties(request),
+      ...(responseFormat ? { response_format: responseFormat } : {}),
     },
     priority: request.priority,
     cache: request.cache,

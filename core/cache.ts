@@ -18,6 +18,8 @@ export function isCacheable(input: JobInput, sampling: Pick<Sampling, 'temperatu
  * the input and every sampling parameter (none for embeddings), in a fixed order,
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
+ * Penalties, logit bias and the response format join the key only when a request sets them, so
+ * that requests without them keep the keys they had before these options existed.
  */
 export function cacheHash(
   model: string,
@@ -45,8 +47,24 @@ export function cacheHash(
     sampling.temperature === 0 ? null : sampling.top_k,
     sampling.temperature === 0 ? null : (sampling.seed ?? null),
     sampling.stop,
+    ...constraints(sampling),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The output constraints a request sets, as one trailing element of the key; none when it sets none. */
+function constraints(sampling: Sampling): [Record<string, unknown>] | [] {
+  const { presence_penalty, frequency_penalty, logit_bias, response_format } = sampling;
+  if (presence_penalty === undefined && frequency_penalty === undefined && logit_bias === undefined && response_format === undefined) return [];
+  return [
+    {
+      presence_penalty: presence_penalty ?? 0,
+      frequency_penalty: frequency_penalty ?? 0,
+      // Entries in ascending token order, whatever order the request listed them in.
+      logit_bias: Object.entries(logit_bias ?? {}).sort(([a], [b]) => Number(a) - Number(b)),
+      response_format: response_format ?? null,
+    },
+  ];
 }
 
 interface StoredEntry {

@@ -6,13 +6,15 @@
  * an embedding context of their own, created when the first embedding task comes (thread-embeddings.ts).
  */
 import { workerData } from 'node:worker_threads';
-import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type LlamaGrammar, type Token, type TokenBias } from 'node-llama-cpp';
 import { finalText } from '../core/contract/append-only-text.ts';
 import { jobFailure, type JobFailure } from '../core/contract/failure.ts';
 import { completionPromptTokens, generationRoom, promptTooLong } from '../core/contract/prompt-tokens.ts';
-import type { FinishReason, Sampling } from '../core/job-contract.ts';
+import type { FinishReason } from '../core/job-contract.ts';
 import { cancelSignal } from './cancel-signal.ts';
 import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prompt.ts';
+import { GrammarCache } from './grammar-cache.ts';
+import { samplingOptions, tokenBiasFor, type RunOptions } from './sampling-options.ts';
 import { ThreadEmbedder } from './thread-embeddings.ts';
 import { TokenRelay } from './token-relay.ts';
 import {
@@ -77,6 +79,7 @@ const info: ModelInfo = {
 };
 const chatWrapper = chatWrapperFor(model);
 const embedder = new ThreadEmbedder(model, { contextSize, threads: settings.threads });
+const grammars = new GrammarCache(llama);
 
 const FINISH: Record<string, FinishReason> = {
   eogToken: 'stop',
@@ -87,8 +90,8 @@ const FINISH: Record<string, FinishReason> = {
   abort: 'cancelled',
 };
 
-/** What a task asks the model for, and how many tokens its prompt takes in the context. */
-type Prepared = { input: { prompt: string } | { history: ChatHistoryItem[] }; promptTokens: number; maxTokens: number };
+/** What a task asks the model for, how many tokens its prompt takes in the context, and its logit bias. */
+type Prepared = { input: { prompt: string } | { history: ChatHistoryItem[] }; promptTokens: number; maxTokens: number; tokenBias?: TokenBias | undefined };
 
 /** The task's input, counted and checked against the context, or the failure that refuses it. */
 function prepare(task: GenerateTask): Prepared | { failure: JobFailure } {
@@ -105,7 +108,20 @@ function prepare(task: GenerateTask): Prepared | { failure: JobFailure } {
   }
   const room = generationRoom(promptTokens, contextSize, 'history' in input ? 'chat' : 'completion');
   if (room < 1) return { failure: promptTooLong(promptTokens, contextSize) };
-  return { input, promptTokens, maxTokens: Math.min(task.sampling.max_tokens, room) };
+  const tokenBias = tokenBiasFor(model, task.sampling.logit_bias);
+  if (tokenBias && 'failure' in tokenBias) return tokenBias;
+  return { input, promptTokens, maxTokens: Math.min(task.sampling.max_tokens, room), tokenBias };
+}
+
+/** The grammar of the task's response format, or the failure that refuses it (the API checked the schema, so only a bug or a limit gets here). */
+async function grammarFor(task: GenerateTask): Promise<{ grammar?: LlamaGrammar | undefined } | { failure: JobFailure }> {
+  const format = task.sampling.response_format;
+  if (!format) return {};
+  try {
+    return { grammar: await grammars.get(format) };
+  } catch (error) {
+    return { failure: jobFailure('invalid_request', `response_format: no grammar could be made of it: ${(error as Error).message}`) };
+  }
 }
 
 const NO_TIMINGS = { ttft_ms: 0, generation_ms: 0, tokens_per_second: 0 };
@@ -114,6 +130,8 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   const { port, sampling } = task;
   const prepared = prepare(task);
   if ('failure' in prepared) return { ok: false, failure: prepared.failure };
+  const constraint = await grammarFor(task);
+  if ('failure' in constraint) return { ok: false, failure: constraint.failure };
   const signal = cancelSignal(port);
 
   // A prefetched task waits here for a sequence; one cancelled meanwhile never takes one.
@@ -126,7 +144,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   }
 
   const relay = new TokenRelay(port, settings.tokenFlushMs);
-  const options = { sampling, maxTokens: prepared.maxTokens, signal };
+  const options: RunOptions = { sampling, maxTokens: prepared.maxTokens, signal, grammar: constraint.grammar, tokenBias: prepared.tokenBias };
   const { input } = prepared;
   const generator =
     'history' in input
@@ -158,28 +176,9 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-interface RunOptions {
-  sampling: Sampling;
-  maxTokens: number;
-  signal: AbortSignal;
-}
-
 interface Run {
   result: Promise<{ response: string; stopReason: string }>;
   dispose(): void;
-}
-
-function samplingOptions({ sampling, maxTokens, signal }: RunOptions) {
-  return {
-    maxTokens,
-    temperature: sampling.temperature,
-    topP: sampling.top_p,
-    topK: sampling.top_k,
-    ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-    customStopTriggers: sampling.stop,
-    signal,
-    stopOnAbortSignal: true,
-  };
 }
 
 function runCompletion(

@@ -26,7 +26,7 @@ export function parseOpenAiRequest<S extends z.ZodObject>(
   const issue = parsed.error.issues[0];
   if (!issue) throw new AppError(400, 'invalid_value', 'invalid request');
 
-  // Inside an unsupported option (`logit_bias.50256`) the option is what is unsupported.
+  // Inside an unsupported option (`tools[0].function`) the option is what is unsupported.
   const top = issue.path[0];
   if (typeof top === 'string' && unsupported.has(top)) {
     const shape = schema.shape as Record<string, z.ZodType | undefined>;

@@ -1,3 +1,5 @@
+import { toJobPenalties, type PenaltyRequest } from '../../core/contract/penalties.ts';
+import { toJobResponseFormat, type ResponseFormatRequest } from '../../core/contract/response-format.ts';
 import { AppError, badRequest } from '../../core/errors.ts';
 import { DEFAULT_PRIORITY, type ChatMessage, type RequestLimits, type Sampling } from '../../core/job-contract.ts';
 import type { Submission } from '../job-service.ts';
@@ -14,7 +16,9 @@ export interface OpenAiJob {
 }
 
 /** What any OpenAI request says about its job, whatever its endpoint. */
-export interface JobOptions {
+export interface JobOptions extends PenaltyRequest {
+  /** JSON output enforced by a grammar (chat, and completions as an extension). */
+  response_format?: ResponseFormatRequest | null;
   model: string;
   temperature?: number | null;
   top_p?: number | null;
@@ -51,14 +55,17 @@ function streaming(request: StreamRequest): Pick<OpenAiJob, 'stream' | 'includeU
 }
 
 function sampling(request: JobOptions, maxTokens: number | null | undefined, limits: RequestLimits): Sampling {
-  const stop = request.stop ?? [];
+  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? []);
+  const responseFormat = toJobResponseFormat(request.response_format, stop);
   return {
     max_tokens: maxTokens ?? limits.defaultMaxTokens,
     temperature: request.temperature ?? OPENAI_DEFAULT_TEMPERATURE,
     top_p: request.top_p ?? OPENAI_DEFAULT_TOP_P,
     top_k: request.top_k ?? 0,
     ...(request.seed == null ? {} : { seed: request.seed }),
-    stop: typeof stop === 'string' ? [stop] : stop,
+    stop,
+    ...toJobPenalties(request),
+    ...(responseFormat ? { response_format: responseFormat } : {}),
   };
 }
 

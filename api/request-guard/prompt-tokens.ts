@@ -1,13 +1,18 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Token } from 'node-llama-cpp';
 import type { Config } from '../../core/config.ts';
+import type { BiasableVocabulary } from '../../core/contract/penalties.ts';
 import { completionPromptTokens, embeddingInputTokens } from '../../core/contract/prompt-tokens.ts';
 import type { Logger } from '../../core/logger.ts';
 import { configuredModel } from '../../core/model/model-naming.ts';
 import { redactUrl } from '../../core/redact-url.ts';
 
-/** Counts prompt tokens exactly as a worker does, from the model's vocabulary alone. */
-export interface PromptTokenizer {
+/**
+ * Counts prompt tokens exactly as a worker does, from the model's vocabulary alone, and tells
+ * which tokens a logit_bias may name.
+ */
+export interface PromptTokenizer extends BiasableVocabulary {
   /** Context of a sequence in tokens (prompt + generated), as the worker sizes it. */
   readonly contextSize: number;
   /** Tokens the model evaluates for a completion prompt: the text's tokens plus BOS. */
@@ -30,6 +35,8 @@ async function loadVocabulary(modelPath: string, contextSetting: number): Promis
     contextSize,
     promptTokens: (text) => completionPromptTokens(model, text),
     embeddingInputTokens: (text) => embeddingInputTokens(model, text),
+    vocabularySize: model.fileInfo.metadata.tokenizer.ggml.tokens.length,
+    endsGeneration: (token) => model.isEogToken(token as Token),
   };
 }
 

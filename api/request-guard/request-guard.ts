@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { ApiDeps } from '../deps.ts';
 import { enforce, identify } from './authenticate.ts';
 import { backpressure, QueueDepthGauge } from './backpressure.ts';
+import { logitBiasCheck } from './logit-bias-check.ts';
 import { promptLimit } from './prompt-limit.ts';
 import { promptTokenizer } from './prompt-tokens.ts';
 import { isOpenPath } from './public-paths.ts';
@@ -17,7 +18,7 @@ export interface RequestGuard {
    * Everything a request passes before a router sees it, in this order: who is calling, the
    * caller's rate limit, refusal without a valid key, queue backpressure (POSTs that queue work),
    * the body (JSON read once, bounded; multipart uploads are left to their route, which streams
-   * them), and the prompt's length in tokens. Open paths (probes, docs, metrics unless they need a
+   * them), the prompt's length in tokens and the tokens a logit_bias names. Open paths (probes, docs, metrics unless they need a
    * key, Bull Board with its own credentials) skip it.
    */
   guard: RequestHandler[];
@@ -41,6 +42,7 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }, logger);
 
+  const vocabulary = promptTokenizer(config, logger);
   const steps: RequestHandler[] = [
     identify(() => tenants.keyring),
     rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),
@@ -48,7 +50,8 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
     // A full queue refuses new work, not requests that add none (api/request-guard/queue-free-posts.ts).
     skipWhen(enqueuesNothing, backpressure(gauge, config.MAX_QUEUE_DEPTH)),
     readJsonBody(config.BODY_LIMIT_BYTES),
-    promptLimit(promptTokenizer(config, logger), config.MAX_PROMPT_CHARS),
+    promptLimit(vocabulary, config.MAX_PROMPT_CHARS),
+    logitBiasCheck(vocabulary),
   ];
   const skipOpen = (step: RequestHandler): RequestHandler => skipWhen((req) => isOpenPath(req.path, config), step);
 

@@ -42,6 +42,22 @@ describe('cacheHash', () => {
     expect(hash({ top_p: 0.5, top_k: 3, seed: 9 })).toBe(hash());
   });
 
+  it('differs by response format, schema, penalties and logit bias', () => {
+    const base = hash();
+    const json = hash({ response_format: { type: 'json_object' } });
+    const schemaA = hash({ response_format: { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'string' } } } } });
+    const schemaB = hash({ response_format: { type: 'json_schema', schema: { type: 'object', properties: { b: { type: 'string' } } } } });
+    expect(new Set([base, json, schemaA, schemaB]).size).toBe(4);
+    expect(hash({ presence_penalty: 0.5 })).not.toBe(base);
+    expect(hash({ presence_penalty: 0.5 })).not.toBe(hash({ frequency_penalty: 0.5 }));
+    expect(hash({ logit_bias: { '5': -100 } })).not.toBe(base);
+    expect(hash({ logit_bias: { '5': -100 } })).not.toBe(hash({ logit_bias: { '5': 100 } }));
+  });
+
+  it('does not depend on the order logit_bias lists its tokens in', () => {
+    expect(hash({ logit_bias: { '5': 1, '30': -1 } })).toBe(hash({ logit_bias: JSON.parse('{"30": -1, "5": 1}') as Record<string, number> }));
+  });
+
   it('tells a prompt from chat messages with the same text', () => {
     expect(cacheHash('m', { prompt: 'hi' }, greedy)).not.toBe(cacheHash('m', { messages: [{ role: 'user', content: 'hi' }] }, greedy));
   });

@@ -29,11 +29,6 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
     ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
     ['functions', { functions: [{ name: 'f' }] }, 'functions'],
     ['function_call', { function_call: 'auto' }, 'function_call'],
-    ['a JSON response format', { response_format: { type: 'json_object' } }, 'response_format'],
-    ['a JSON schema response format', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
-    ['presence_penalty', { presence_penalty: 0.5 }, 'presence_penalty'],
-    ['frequency_penalty', { frequency_penalty: -1 }, 'frequency_penalty'],
-    ['logit_bias', { logit_bias: { '50256': -100 } }, 'logit_bias'],
   ])('answers 400 unsupported_value for %s in chat', async (_name, extra, param) => {
     const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, ...extra });
     expect(res.status).toBe(400);
@@ -81,6 +76,17 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
     controller.abort();
   });
 
+  it('answers 400 unsupported_value for a schema keyword outside the subset, naming it', async () => {
+    const schema = { type: 'object', properties: { n: { type: 'integer', multipleOf: 3 } } };
+    for (const path of ['/v1/chat/completions', '/v1/completions']) {
+      const body = { ...(path === '/v1/completions' ? completion : chat), response_format: { type: 'json_schema', json_schema: { name: 'n', schema } } };
+      const res = await http(stack.baseUrl, 'POST', path, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(openAiError('unsupported_value', 'response_format.json_schema.schema'));
+      expect(res.body.error.message).toMatch(/^response_format\.json_schema\.schema\.properties\.n: multipleOf is not supported/);
+    }
+  });
+
   it('answers 400 unknown_parameter for a field OpenAI does not have either', async () => {
     const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, temprature: 0.5 });
     expect(res.status).toBe(400);
@@ -95,6 +101,14 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
     ['a temperature above 2', { temperature: 2.5 }, 'temperature'],
     ['nine stop strings', { stop: Array.from({ length: 9 }, (_, i) => `s${i}`) }, 'stop'],
     ['stream_options without stream', { stream_options: { include_usage: true } }, 'stream_options'],
+    ['a presence_penalty above 2', { presence_penalty: 2.5 }, 'presence_penalty'],
+    ['a frequency_penalty below -2', { frequency_penalty: -3 }, 'frequency_penalty'],
+    ['a logit bias above 100', { logit_bias: { '42': 101 } }, 'logit_bias.42'],
+    ['a logit_bias key that is no token id', { logit_bias: { hello: 1 } }, 'logit_bias.hello'],
+    ['a response format of another type', { response_format: { type: 'xml' } }, 'response_format.type'],
+    ['a json_schema without its schema', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format.json_schema.schema'],
+    ['a schema that is not one', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'text' } } } }, 'response_format.json_schema.schema'],
+    ['stop with a JSON response format', { response_format: { type: 'json_object' }, stop: '}' }, 'stop'],
   ])('answers 400 invalid_value for %s, naming the parameter', async (_name, extra, param) => {
     const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, ...extra });
     expect(res.status).toBe(400);
