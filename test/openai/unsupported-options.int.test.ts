@@ -131,7 +131,7 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
   });
 
   it('answers an unknown /v1 route in OpenAI shape', async () => {
-    const res = await http(stack.baseUrl, 'POST', '/v1/embeddings', { model: MODEL, input: 'x' });
+    const res = await http(stack.baseUrl, 'POST', '/v1/audio/speech', { model: MODEL, input: 'x', voice: 'alloy' });
     expect(res.status).toBe(404);
     expect(res.body).toEqual(openAiError('route_not_found', null));
   });
