@@ -61,11 +61,20 @@ describe('npm run bench (one short round)', () => {
   });
 
   it('runs the throughput pair once per client count and the settings pair once per setting', () => {
-    expect(first().pairs[1]?.rows.map((r) => r.metric)).toEqual(['1 client', '2 clients']);
-    // The system's default settings (chosen from the model) come first when the list does not hold them.
     const pool = Number(first().settings.poolThreads);
     const sequences = Number(first().settings.sequencesPerThread);
-    expect(first().pairs[4]?.rows.map((r) => r.metric)).toEqual(
+    const rows = first().pairs[4]?.rows.map((r) => r.metric) ?? [];
+    // On a machine busy with other work, stories260K's tokens can measure slower than the 2 ms
+    // above which the bench scales a model as a slow one: it then runs the large models' settings.
+    if (Number(first().settings.msPerToken) > 2) {
+      expect(first().pairs[1]?.rows.map((r) => r.metric)).toEqual(['1 client', '2 clients']);
+      expect(rows).toHaveLength(5);
+      expect(rows.filter((metric) => metric.endsWith('(default)'))).toEqual([`${pool}×${sequences}, 1 llama.cpp thread (default)`]);
+      return;
+    }
+    expect(first().pairs[1]?.rows.map((r) => r.metric)).toEqual(['1 client', '2 clients']);
+    // The system's default settings (chosen from the model) come first when the list does not hold them.
+    expect(rows).toEqual(
       pool === 1 && sequences === 1
         ? ['1×1, 1 llama.cpp thread (default)']
         : [`${pool}×${sequences}, 1 llama.cpp thread (default)`, '1×1, 1 llama.cpp thread'],
