@@ -1,3 +1,4 @@
+import type { TokenLogprob } from '../../core/contract/logprobs.ts';
 import type { GenerationResult } from '../../core/job-contract.ts';
 import type { SseEvent } from '../sse.ts';
 import type { ResponseMeta } from './responses.ts';
@@ -9,7 +10,8 @@ import type { ResponseMeta } from './responses.ts';
 export interface StreamShape {
   /** Sent at once, before the job has produced anything, so clients see the answer start while it waits in the queue. */
   opening(): SseEvent[];
-  text(delta: string): SseEvent[];
+  /** `logprobs`: the entries of the tokens of `delta`, when the request asked for them (formats without logprobs ignore them). */
+  text(delta: string, logprobs?: TokenLogprob[]): SseEvent[];
   /** The end of an answer whose every delta has been sent: `result.text` is their concatenation. */
   finish(result: GenerationResult): SseEvent[];
   /** The end of a stream whose job failed, or could not be followed, after the stream began. */

@@ -13,18 +13,26 @@ export function chunked<Full, Chunk>(flavor: ResponseFlavor<Full, Chunk>): Answe
   return {
     idPrefix: flavor.idPrefix,
     full: (meta, result) => flavor.full(meta, result),
-    stream: (meta, withUsage) => ({
-      opening: () => {
-        const opening = flavor.opening(meta, withUsage);
-        return opening ? [{ data: opening }] : [];
-      },
-      text: (delta) => [{ data: flavor.text(meta, delta, withUsage) }],
-      finish: (result) => [
-        { data: flavor.finish(meta, openAiFinishReason(result.finish_reason), withUsage) },
-        ...(withUsage ? [{ data: flavor.usage(meta, result.usage) }] : []),
-        DONE,
-      ],
-      failure: (status, code, message) => [{ data: openAiError(status, code, message) }, DONE],
-    }),
+    stream: (meta, withUsage) => {
+      // Text sent so far: where the next chunk's tokens start (completions' `text_offset`).
+      let sent = 0;
+      return {
+        opening: () => {
+          const opening = flavor.opening(meta, withUsage);
+          return opening ? [{ data: opening }] : [];
+        },
+        text: (delta, logprobs) => {
+          const offset = sent;
+          sent += delta.length;
+          return [{ data: flavor.text(meta, delta, withUsage, logprobs && { entries: logprobs, offset }) }];
+        },
+        finish: (result) => [
+          { data: flavor.finish(meta, openAiFinishReason(result.finish_reason), withUsage) },
+          ...(withUsage ? [{ data: flavor.usage(meta, result.usage) }] : []),
+          DONE,
+        ],
+        failure: (status, code, message) => [{ data: openAiError(status, code, message) }, DONE],
+      };
+    },
   };
 }

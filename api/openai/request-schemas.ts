@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { logitBiasSchema, penaltySchema } from '../../core/contract/penalties.ts';
 import { responseFormatRequestSchema } from '../../core/contract/response-format.ts';
+import { MAX_TOP_LOGPROBS } from '../../core/contract/logprobs.ts';
 import { DEFAULT_PRIORITY, type RequestLimits } from '../../core/job-contract.ts';
 
 /**
@@ -16,8 +17,6 @@ export const UNSUPPORTED_OPTIONS = new Set([
   'best_of',
   'echo',
   'suffix',
-  'logprobs',
-  'top_logprobs',
   'tools',
   'tool_choice',
   'functions',
@@ -75,6 +74,9 @@ export function samplingFields(limits: RequestLimits) {
   };
 }
 
+/** OpenAI's limit on the legacy completions' `logprobs`. */
+export const MAX_COMPLETION_LOGPROBS = 5;
+
 export function completionRequestSchema(limits: RequestLimits) {
   const prompt = z.string().min(1, 'prompt must not be empty').max(limits.maxPromptChars, `prompt must be at most ${limits.maxPromptChars} characters`);
   return z
@@ -86,7 +88,13 @@ export function completionRequestSchema(limits: RequestLimits) {
       best_of: only(z.literal(1), 'Only 1 is supported.'),
       echo: only(z.literal(false), 'Only false is supported.'),
       suffix: only(z.null(), 'Not supported.'),
-      logprobs: only(z.null(), 'Not supported.'),
+      logprobs: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_COMPLETION_LOGPROBS)
+        .nullish()
+        .describe(`Log probabilities of the generated tokens, with this many most likely alternatives per token (0-${MAX_COMPLETION_LOGPROBS}).`),
     })
     .describe('Body of POST /v1/completions: OpenAI\'s parameters, refused where not implemented (docs/openai.md).');
 }
@@ -123,8 +131,14 @@ export function chatCompletionRequestSchema(limits: RequestLimits) {
           `The conversation. A last assistant message is continued (prefill). At most ${limits.maxPromptChars} characters of content in all.`,
         ),
       max_completion_tokens: sampling.max_tokens.describe('Same as max_tokens (which it takes precedence over).'),
-      logprobs: only(z.literal(false), 'Only false is supported.'),
-      top_logprobs: only(z.literal(0), 'Only 0 is supported.'),
+      logprobs: z.boolean().nullish().describe('Return the log probability of each token of the answer (`choices[].logprobs.content`).'),
+      top_logprobs: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_TOP_LOGPROBS)
+        .nullish()
+        .describe(`With \`logprobs: true\`: this many most likely alternatives per token (0-${MAX_TOP_LOGPROBS}).`),
       tools: only(z.array(z.unknown()).max(0), 'Tools are not supported.'),
       tool_choice: only(z.literal('none'), 'Only "none" is supported.'),
       parallel_tool_calls: z.boolean().nullish().describe('Accepted; there are no tool calls.'),

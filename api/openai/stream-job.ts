@@ -7,6 +7,7 @@ import type { SubmitOutcome } from '../job-service.ts';
 import { SseWriter, type SseEvent } from '../sse.ts';
 import type { StreamShape } from './answer-format.ts';
 import type { OpenAiDeps } from './deps.ts';
+import { SentLogprobs } from './sent-logprobs.ts';
 
 /**
  * Streams a job as server-sent events in the shape of its endpoint: the opening events at once (so
@@ -20,8 +21,10 @@ export async function streamJob(deps: OpenAiDeps, res: Response, outcome: Submit
   };
   await send(shape.opening());
 
+  const logprobs = new SentLogprobs();
   const finish = async (result: GenerationResult, rest: string) => {
-    if (rest) await send(shape.text(rest));
+    const entries = logprobs.rest(result.logprobs);
+    if (rest || entries) await send(shape.text(rest, entries));
     await send(shape.finish(result));
   };
 
@@ -41,13 +44,15 @@ export async function streamJob(deps: OpenAiDeps, res: Response, outcome: Submit
     for await (const { event } of followJob(deps, { id: outcome.id, status: 'waiting' }, { signal: sse.signal })) {
       if (event.type === 'start') {
         text.restart();
+        logprobs.restart();
       } else if (event.type === 'token') {
         const delta = text.append(event.text);
         if (delta === undefined) {
           await send(diverged());
           return;
         }
-        if (delta) await send(shape.text(delta));
+        logprobs.add(event.logprobs);
+        if (delta) await send(shape.text(delta, logprobs.take()));
       } else if (event.type === 'end') {
         const rest = text.finish(event.result.text);
         if (rest === undefined) await send(diverged());
