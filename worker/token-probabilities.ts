@@ -13,8 +13,12 @@ import { logprobOf, type TokenLogprob } from '../core/contract/logprobs.ts';
  * llama.cpp into JavaScript, so this costs time per token and is done only when asked for.
  */
 export class TokenProbabilities {
-  /** The distribution of each generated position, in generation order, not yet matched to a released token. */
-  private readonly positions: { token: Token; probabilities: Map<Token, number> }[] = [];
+  /**
+   * Each generated position, in generation order, not yet matched to a released token: the
+   * chosen token's probability and the most likely ones (not the whole vocabulary's map, which
+   * would hold a large model's 100k+ entries per token for the length of the job).
+   */
+  private readonly positions: Position[] = [];
   /** The released tokens so far: the context of the next token's text. */
   private readonly released: Token[] = [];
 
@@ -25,7 +29,7 @@ export class TokenProbabilities {
 
   /** Shadows the sequence's `evaluate` until the returned function is called. */
   record(sequence: LlamaContextSequence): () => void {
-    const positions = this.positions;
+    const { positions, top } = this;
     async function* evaluate(tokens: Token[], options?: Parameters<LlamaContextSequence['evaluate']>[1]): AsyncGenerator<Token, void, Token | Token[] | void> {
       const iterator = sequence.evaluateWithMetadata(tokens, { probabilities: true }, options);
       let input: Token | Token[] | void = undefined;
@@ -33,7 +37,7 @@ export class TokenProbabilities {
         for (;;) {
           const { value, done } = await iterator.next(input);
           if (done) return;
-          positions.push({ token: value.token, probabilities: value.probabilities });
+          positions.push(positionOf(value.token, value.probabilities, top));
           input = yield value.token;
         }
       } finally {
@@ -49,8 +53,9 @@ export class TokenProbabilities {
   /**
    * The entries of tokens the generation released, with the text they released. Released tokens
    * are generated tokens in order, some left out (a stop trigger's, a segment marker's), so each
-   * takes the next recorded position of the same token, and those it passes are dropped. The text is split over the tokens as each alone detokenizes, when that
-   * adds up to it; otherwise (a character made of several byte tokens) the last token carries it.
+   * takes the next recorded position of the same token, and those it passes are dropped. The
+   * text is split over the tokens as each alone detokenizes, when that adds up to it; otherwise
+   * (a character made of several byte tokens) the last token carries it.
    */
   entries(tokens: readonly Token[], text: string): TokenLogprob[] {
     const texts = this.split(tokens, text);
@@ -59,8 +64,8 @@ export class TokenProbabilities {
       const tokenText = texts[i] ?? '';
       const entry: TokenLogprob = {
         token: tokenText,
-        logprob: logprobOf(position?.probabilities.get(token) ?? 0),
-        top: this.topOf(position?.probabilities, token, tokenText),
+        logprob: logprobOf(position?.probability ?? 0),
+        top: this.topOf(position, token, tokenText),
       };
       this.released.push(token);
       return entry;
@@ -75,7 +80,7 @@ export class TokenProbabilities {
   }
 
   /** The next recorded position of `token`; none (and nothing dropped) if it was not recorded. */
-  private take(token: Token): (typeof this.positions)[number] | undefined {
+  private take(token: Token): Position | undefined {
     const at = this.positions.findIndex((position) => position.token === token);
     return at < 0 ? undefined : this.positions.splice(0, at + 1)[at];
   }
@@ -88,16 +93,30 @@ export class TokenProbabilities {
     return [...tokens.slice(1).map(() => ''), text];
   }
 
-  private topOf(probabilities: Map<Token, number> | undefined, chosen: Token, chosenText: string): TokenLogprob['top'] {
-    if (!probabilities || this.top === 0) return [];
+  private topOf(position: Position | undefined, chosen: Token, chosenText: string): TokenLogprob['top'] {
+    if (!position) return [];
     const context = this.released.slice(-8);
-    const top: TokenLogprob['top'] = [];
-    for (const [token, probability] of probabilities) {
-      if (top.length >= this.top) break;
-      // The chosen token as the answer shows it (the first token of an answer may lose its leading space).
-      const text = token === chosen ? chosenText : this.model.detokenize([token], false, context);
-      top.push({ token: text, logprob: logprobOf(probability) });
-    }
-    return top;
+    // The chosen token as the answer shows it (the first token of an answer may lose its leading space).
+    return position.top.map(([token, probability]) => ({
+      token: token === chosen ? chosenText : this.model.detokenize([token], false, context),
+      logprob: logprobOf(probability),
+    }));
   }
+}
+
+interface Position {
+  token: Token;
+  probability: number;
+  /** The most likely tokens, most likely first. */
+  top: [Token, number][];
+}
+
+/** node-llama-cpp's map is sorted most likely first. */
+function positionOf(token: Token, probabilities: Map<Token, number>, top: number): Position {
+  const most: [Token, number][] = [];
+  for (const entry of probabilities) {
+    if (most.length >= top) break;
+    most.push(entry);
+  }
+  return { token, probability: probabilities.get(token) ?? 0, top: most };
 }
