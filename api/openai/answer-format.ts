@@ -25,3 +25,24 @@ export interface AnswerFormat<Full> {
   full(meta: ResponseMeta, result: GenerationResult): Full;
   stream(meta: ResponseMeta, includeUsage: boolean): StreamShape;
 }
+
+/**
+ * The events of a streamed answer of several choices (`n`), each the stream of its own job: every
+ * chunk names its choice by `index`, each choice finishes on its own, and the answer ends once.
+ */
+export interface ChoicesStreamShape {
+  opening(choices: number): SseEvent[];
+  text(index: number, delta: string, logprobs?: TokenLogprob[]): SseEvent[];
+  /** The end of one choice whose every delta has been sent. */
+  finishChoice(index: number, result: GenerationResult): SseEvent[];
+  /** The end of the answer, after every choice finished (usage sums them). */
+  end(results: GenerationResult[]): SseEvent[];
+  failure(status: number, code: string, message: string): SseEvent[];
+}
+
+/** A format that also answers several choices (the completions endpoints). */
+export interface ChoicesFormat<Full> extends AnswerFormat<Full> {
+  /** One answer holding every choice, in order; usage sums the jobs. */
+  fullChoices(meta: ResponseMeta, results: GenerationResult[]): Full;
+  streamChoices(meta: ResponseMeta, includeUsage: boolean): ChoicesStreamShape;
+}
