@@ -11,6 +11,8 @@ export const OPENAI_DEFAULT_TOP_P = 1;
 
 export interface OpenAiJob {
   submission: Submission;
+  /** `n`: how many choices, each a job of `submission` (choices.ts). */
+  choices: number;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -78,6 +80,7 @@ export function completionJob(request: CompletionRequest, limits: RequestLimits,
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
   return {
     submission: { tenant, input: { prompt }, sampling: withLogprobs(sampling(request, request.max_tokens, limits), request.logprobs), ...queueOptions(request) },
+    choices: request.n ?? 1,
     ...streaming(request),
   };
 }
@@ -91,7 +94,11 @@ export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, m
   }));
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   const submission = chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages');
-  return { submission: { ...submission, sampling: withLogprobs(submission.sampling, chatLogprobs(request)) }, ...streaming(request) };
+  return {
+    submission: { ...submission, sampling: withLogprobs(submission.sampling, chatLogprobs(request)) },
+    choices: request.n ?? 1,
+    ...streaming(request),
+  };
 }
 
 /** How many alternatives per token a chat request asks for, or undefined for no logprobs. */

@@ -1,0 +1,79 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type TestStack } from '../support/stack.ts';
+
+/** Our extensions travel in the body like any other parameter; OpenAI's types just do not list them. */
+const uncached = { cache: false } as unknown as Record<string, never>;
+
+describe('n choices from the official openai client', () => {
+  let stack: TestStack;
+  let client: OpenAI;
+  let model: string;
+  const messages = [{ role: 'user' as const, content: 'Tell me a story about a cat.' }];
+
+  beforeAll(async () => {
+    stack = await startStack();
+    client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+    model = stack.api.deps.modelId;
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('gives greedy choices the same text, from one shared job, with usage summed', async () => {
+    const one = await client.chat.completions.create({ model, messages, max_tokens: 12, temperature: 0 });
+    const three = await client.chat.completions.create({ model, messages, max_tokens: 12, temperature: 0, n: 3 });
+    expect(three.choices.map((choice) => choice.index)).toEqual([0, 1, 2]);
+    for (const choice of three.choices) expect(choice.message.content).toBe(one.choices[0]?.message.content);
+    expect(three.usage).toEqual({
+      prompt_tokens: 3 * one.usage!.prompt_tokens,
+      completion_tokens: 3 * one.usage!.completion_tokens,
+      total_tokens: 3 * one.usage!.total_tokens,
+    });
+  });
+
+  it('samples each choice with its own seed: the first is the request with n = 1, the others differ', async () => {
+    const request = { model, messages, max_tokens: 24, temperature: 1, seed: 11, ...uncached };
+    const one = await client.chat.completions.create(request);
+    const four = await client.chat.completions.create({ ...request, n: 4 });
+    const texts = four.choices.map((choice) => choice.message.content);
+    expect(texts[0]).toBe(one.choices[0]?.message.content);
+    expect(new Set(texts).size).toBeGreaterThan(1);
+    // Repeatable: the same request gives the same choices.
+    const again = await client.chat.completions.create({ ...request, n: 4 });
+    expect(again.choices.map((choice) => choice.message.content)).toEqual(texts);
+  });
+
+  it('streams every choice, its chunks naming it by index, with usage summed at the end', async () => {
+    const request = { model, messages, max_tokens: 30, temperature: 1, seed: 5, n: 3, ...uncached };
+    const whole = await client.chat.completions.create(request);
+    const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+    const texts = ['', '', ''];
+    const roles: number[] = [];
+    const finished: number[] = [];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      usage = chunk.usage ?? usage;
+      for (const choice of chunk.choices) {
+        if (choice.delta.role) roles.push(choice.index);
+        texts[choice.index] += choice.delta.content ?? '';
+        if (choice.finish_reason) finished.push(choice.index);
+      }
+    }
+    expect(roles).toEqual([0, 1, 2]);
+    expect(finished.sort()).toEqual([0, 1, 2]);
+    expect(texts).toEqual(whole.choices.map((choice) => choice.message.content));
+    expect(usage).toEqual(whole.usage);
+  });
+
+  it('gives completions n choices too, whole and streamed', async () => {
+    const request = { model, prompt: 'The little bird', max_tokens: 20, temperature: 1, seed: 3, n: 2, ...uncached };
+    const whole = await client.completions.create(request);
+    expect(whole.choices.map((choice) => choice.index)).toEqual([0, 1]);
+    const texts = ['', ''];
+    for await (const chunk of await client.completions.create({ ...request, stream: true })) {
+      for (const choice of chunk.choices) texts[choice.index] += choice.text;
+    }
+    expect(texts).toEqual(whole.choices.map((choice) => choice.text));
+  });
+});
