@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type TestStack } from '../support/stack.ts';
+import { pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
+import { readSse } from './sse.ts';
 
 /** Our extensions travel in the body like any other parameter; OpenAI's types just do not list them. */
 const uncached = { cache: false } as unknown as Record<string, never>;
@@ -75,5 +76,39 @@ describe('n choices from the official openai client', () => {
       for (const choice of chunk.choices) texts[choice.index] += choice.text;
     }
     expect(texts).toEqual(whole.choices.map((choice) => choice.text));
+  });
+});
+
+describe('a streaming client of n choices that disconnects', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    // A long context, so generations last long enough to be interrupted.
+    stack = await startStack({ env: { CONTEXT_SIZE: '2048' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("cancels every choice's job", async () => {
+    const controller = new AbortController();
+    const content = 'Tell me everything about choices.';
+    const response = await fetch(`${stack.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // Uncached: the greedy choices are three jobs, not one shared.
+      body: JSON.stringify({ model: stack.api.deps.modelId, messages: [{ role: 'user', content }], stream: true, max_tokens: 1500, temperature: 0, n: 3, cache: false }),
+      signal: controller.signal,
+    });
+    await readSse(response, (event) => JSON.parse(event.data).choices[0]?.delta.content !== undefined && JSON.parse(event.data).choices[0]?.delta.content !== '');
+    controller.abort();
+    const jobs = (await stack.api.queue.getJobs(['active', 'waiting', 'prioritized', 'completed'])).filter((job) => job.data.messages?.[0]?.content === content);
+    expect(jobs).toHaveLength(3);
+    for (const job of jobs) {
+      const view = await pollUntilDone(stack.baseUrl, job.id!);
+      expect(view.status).toBe('cancelled');
+      // A choice still waiting for a sequence is removed before it runs: it has no result.
+      expect(view.result?.usage.completion_tokens ?? 0).toBeLessThan(1500);
+    }
   });
 });
