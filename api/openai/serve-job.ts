@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { failureAppError } from '../../core/contract/failure.ts';
 import { isFinished, type GenerationResult } from '../../core/job-contract.ts';
 import { cancelledBeforeStart } from '../job-follower.ts';
-import { SYSTEM_VIEWER, type JobService, type SubmitOutcome } from '../job-service.ts';
+import { SYSTEM_VIEWER, type JobService, type Submission, type SubmitOutcome } from '../job-service.ts';
 import type { JobView } from '../job-view.ts';
 import type { JobWatch } from '../job-state-watcher.ts';
 import type { OpenAiDeps } from './deps.ts';
@@ -41,7 +41,7 @@ export async function serveJob<Full>(deps: OpenAiDeps, res: Response, job: OpenA
  */
 async function serveChoices<Full>(deps: OpenAiDeps, res: Response, job: OpenAiJob, format: ChoicesFormat<Full>): Promise<void> {
   if (job.stream) deps.streamCap.take(res);
-  const outcomes = await Promise.all(choiceSubmissions(job.submission, job.choices).map((submission) => deps.jobs.submit(submission)));
+  const outcomes = await submitAll(deps, choiceSubmissions(job.submission, job.choices));
   const first = outcomes[0]!;
   res.setHeader('x-job-id', first.id);
   const meta: ResponseMeta = { id: `${format.idPrefix}${first.id}`, created: Math.floor(Date.now() / 1000), model: deps.modelId };
@@ -52,6 +52,23 @@ async function serveChoices<Full>(deps: OpenAiDeps, res: Response, job: OpenAiJo
   const results = await Promise.all(outcomes.map((outcome) => (outcome.kind === 'cached' ? outcome.result : awaitResult(deps, res, outcome))));
   const finished = results.filter((result) => result !== undefined);
   if (finished.length === results.length) res.json(format.fullChoices(meta, finished));
+}
+
+/**
+ * Every choice's job, or none: when one is refused (the tenant's job limit, a full queue), the
+ * others are let go as a client that leaves lets its job go (cancelled unless shared), and the
+ * refusal is the answer.
+ */
+async function submitAll(deps: OpenAiDeps, submissions: Submission[]): Promise<SubmitOutcome[]> {
+  const settled = await Promise.allSettled(submissions.map((submission) => deps.jobs.submit(submission)));
+  const refused = settled.find((each) => each.status === 'rejected');
+  if (!refused) return settled.map((each) => (each as PromiseFulfilledResult<SubmitOutcome>).value);
+  await Promise.all(
+    settled.map(async (each) => {
+      if (each.status === 'fulfilled' && each.value.kind === 'queued') await (await deps.holders.hold(each.value)).release(true);
+    }),
+  );
+  throw refused.reason;
 }
 
 /**

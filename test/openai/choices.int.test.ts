@@ -112,3 +112,32 @@ describe('a streaming client of n choices that disconnects', () => {
     }
   });
 });
+
+describe('n choices beyond what the tenant may queue', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { TENANT_MAX_JOBS: '2', CONTEXT_SIZE: '2048' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('are refused whole: the choices already queued are let go', async () => {
+    const content = 'Tell me everything about limits.';
+    const client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+    const request = { model: stack.api.deps.modelId, messages: [{ role: 'user' as const, content }], max_tokens: 1500, temperature: 0, n: 3, ...uncached };
+    const error = await client.chat.completions.create(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    // The choices queued before the refusal are let go: a waiting one is removed, a running one
+    // cancelled. None runs on to its end for nobody.
+    const jobs = (await stack.api.queue.getJobs(['active', 'waiting', 'prioritized', 'completed', 'failed'])).filter(
+      (job) => job.data.messages?.[0]?.content === content,
+    );
+    expect(jobs.length).toBeLessThanOrEqual(2);
+    for (const job of jobs) {
+      const view = await pollUntilDone(stack.baseUrl, job.id!);
+      expect(view.status).not.toBe('completed');
+    }
+  });
+});
