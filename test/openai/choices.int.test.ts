@@ -67,15 +67,21 @@ describe('n choices from the official openai client', () => {
     expect(usage).toEqual(whole.usage);
   });
 
-  it('gives completions n choices too, whole and streamed', async () => {
-    const request = { model, prompt: 'The little bird', max_tokens: 20, temperature: 1, seed: 3, n: 2, ...uncached };
+  it('gives completions n choices too, whole and streamed, each with its own logprobs', async () => {
+    const request = { model, prompt: 'The little bird', max_tokens: 20, temperature: 1, seed: 3, n: 2, logprobs: 1, ...uncached };
     const whole = await client.completions.create(request);
     expect(whole.choices.map((choice) => choice.index)).toEqual([0, 1]);
+    for (const choice of whole.choices) expect(choice.logprobs?.tokens?.join('')).toBe(choice.text);
     const texts = ['', ''];
+    const tokens: string[][] = [[], []];
     for await (const chunk of await client.completions.create({ ...request, stream: true })) {
-      for (const choice of chunk.choices) texts[choice.index] += choice.text;
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.text;
+        tokens[choice.index]!.push(...(choice.logprobs?.tokens ?? []));
+      }
     }
     expect(texts).toEqual(whole.choices.map((choice) => choice.text));
+    expect(tokens).toEqual(whole.choices.map((choice) => choice.logprobs?.tokens));
   });
 });
 
