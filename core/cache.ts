@@ -18,8 +18,8 @@ export function isCacheable(input: JobInput, sampling: Pick<Sampling, 'temperatu
  * the input and every sampling parameter (none for embeddings), in a fixed order,
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
- * Penalties, logit bias and the response format join the key only when a request sets them, so
- * that requests without them keep the keys they had before these options existed.
+ * Penalties, logit bias, the response format and logprobs join the key only when a request sets
+ * them, so that requests without them keep the keys they had before these options existed.
  */
 export function cacheHash(
   model: string,
@@ -48,6 +48,8 @@ export function cacheHash(
     sampling.temperature === 0 ? null : (sampling.seed ?? null),
     sampling.stop,
     ...constraints(sampling),
+    // A result with logprobs is another answer than one without (and one with 5 alternatives than one with 2).
+    ...(sampling.logprobs === undefined ? [] : [{ logprobs: sampling.logprobs }]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logitBiasSchema, penaltySchema } from './contract/penalties.ts';
+import type { TokenLogprob } from './contract/logprobs.ts';
 import { responseFormatRequestSchema, type JobResponseFormat } from './contract/response-format.ts';
 
 /**
@@ -43,6 +44,8 @@ export const samplingSchema = z.object({
   logit_bias: z.record(z.string(), z.number()).optional(),
   /** Structured output, enforced by a grammar in the worker; absent for plain text (core/contract/response-format.ts). */
   response_format: z.custom<JobResponseFormat>().optional(),
+  /** Token log probabilities, with this many alternatives per token (0-20); absent when not asked for (core/contract/logprobs.ts). */
+  logprobs: z.number().int().optional(),
 });
 export type Sampling = z.infer<typeof samplingSchema>;
 
@@ -185,6 +188,8 @@ export interface GenerationResult {
   model: string;
   cached: boolean;
   timings: Timings;
+  /** One entry per token of `text`, in order, when the job's sampling asked for them. */
+  logprobs?: TokenLogprob[];
 }
 
 /**

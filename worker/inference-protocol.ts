@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { JobFailure } from '../core/contract/failure.ts';
+import type { TokenLogprob } from '../core/contract/logprobs.ts';
 import type { ChatMessage, FinishReason, Sampling, Timings } from '../core/job-contract.ts';
 
 /** What the main thread gives each pool thread at start (piscina `workerData`). */
@@ -61,6 +62,8 @@ export type Task = InfoTask | GenerateTask | EmbedTask;
 export interface TokenEvent {
   text: string;
   tokens: number;
+  /** The entries of the tokens that carried the text, when the task's sampling asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 export const CANCEL_MESSAGE = 'cancel';
@@ -76,6 +79,8 @@ export type GenerateOutcome =
       /** Time the task waited in its thread for a free sequence (prefetched tasks), in ms. */
       waitMs: number;
       timings: Omit<Timings, 'queued_ms'>;
+      /** One entry per token of `text`, when the task's sampling asked for logprobs. */
+      logprobs?: TokenLogprob[];
     }
   | { ok: false; failure: JobFailure };
 

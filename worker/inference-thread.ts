@@ -16,6 +16,7 @@ import { chatPromptTokenCount, chatWrapperFor, toChatHistory } from './chat-prom
 import { GrammarCache } from './grammar-cache.ts';
 import { samplingOptions, tokenBiasFor, type RunOptions } from './sampling-options.ts';
 import { ThreadEmbedder } from './thread-embeddings.ts';
+import { TokenProbabilities } from './token-probabilities.ts';
 import { TokenRelay } from './token-relay.ts';
 import {
   type EmbedOutcome,
@@ -144,12 +145,16 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   }
 
   const relay = new TokenRelay(port, settings.tokenFlushMs);
+  const probabilities = sampling.logprobs === undefined ? undefined : new TokenProbabilities(model, sampling.logprobs);
+  const stopRecording = probabilities?.record(sequence);
+  const onChunk: OnChunk = (tokens, text, inAnswer) => {
+    relay.onToken(tokens);
+    const logprobs = inAnswer ? probabilities?.entries(tokens, text) : probabilities?.skip(tokens);
+    if (inAnswer && (text !== '' || (logprobs !== undefined && logprobs.length > 0))) relay.onTextChunk(text, logprobs);
+  };
   const options: RunOptions = { sampling, maxTokens: prepared.maxTokens, signal, grammar: constraint.grammar, tokenBias: prepared.tokenBias };
   const { input } = prepared;
-  const generator =
-    'history' in input
-      ? runChat(sequence, input.history, options, relay.onToken, relay.onTextChunk)
-      : runCompletion(sequence, input.prompt, options, relay.onToken, relay.onTextChunk);
+  const generator = 'history' in input ? runChat(sequence, input.history, options, onChunk) : runCompletion(sequence, input.prompt, options, onChunk);
   try {
     const { response, stopReason } = await generator.result;
     return {
@@ -160,9 +165,11 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
       completionTokens: relay.completionTokens,
       waitMs,
       timings: relay.timings(),
+      ...(probabilities ? { logprobs: relay.emittedLogprobs } : {}),
     };
   } finally {
     relay.stop();
+    stopRecording?.();
     generator.dispose();
     port.close();
     // A clean sequence for the next job (reusing a prefix would change batch shapes and so, slightly,
@@ -176,6 +183,9 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** Tokens the generation released and their text; `inAnswer` is false for segments kept out of the answer (a reasoning model's thoughts). */
+type OnChunk = (tokens: Token[], text: string, inAnswer: boolean) => void;
+
 interface Run {
   result: Promise<{ response: string; stopReason: string }>;
   dispose(): void;
@@ -185,9 +195,17 @@ function runCompletion(
   sequence: LlamaContextSequence,
   prompt: string,
   options: RunOptions,
-  onToken: (tokens: Token[]) => void,
-  onTextChunk: (text: string) => void,
+  onChunk: OnChunk,
 ): Run {
+  // node-llama-cpp reports a chunk's tokens, then its text.
+  let released: Token[] = [];
+  const onToken = (tokens: Token[]) => {
+    released = tokens;
+  };
+  const onTextChunk = (text: string) => {
+    onChunk(released, text, true);
+    released = [];
+  };
   const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
   const result = completion
     .generateCompletionWithMeta(prompt, { ...samplingOptions(options), disableContextShift: true, onToken, onTextChunk })
@@ -203,16 +221,14 @@ function runChat(
   sequence: LlamaContextSequence,
   history: ChatHistoryItem[],
   options: RunOptions,
-  onToken: (tokens: Token[]) => void,
-  onTextChunk: (text: string) => void,
+  onChunk: OnChunk,
 ): Run {
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
   const result = chat
     .generateResponse(history, {
       ...samplingOptions(options),
       onResponseChunk(chunk) {
-        onToken(chunk.tokens);
-        if (chunk.type === undefined && chunk.text !== '') onTextChunk(chunk.text);
+        onChunk(chunk.tokens, chunk.text, chunk.type === undefined);
       },
     })
     .then(({ response, metadata }) => ({ response, stopReason: metadata.stopReason }));

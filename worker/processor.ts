@@ -119,7 +119,7 @@ export class JobProcessor {
     const generation = pool.generate(
       { ...(job.data.prompt === undefined ? {} : { prompt: job.data.prompt }), ...(job.data.messages ? { messages: job.data.messages } : {}), sampling: job.data.sampling },
       (event) => {
-        stream.push(event.text, event.tokens);
+        stream.push(event.text, event.tokens, event.logprobs);
         const now = Date.now();
         if (now >= nextProgressAt) {
           nextProgressAt = now + PROGRESS_INTERVAL_MS;
@@ -162,6 +162,7 @@ export class JobProcessor {
       queuedMs + Math.round(outcome.waitMs),
       outcome.timings,
     );
+    if (outcome.logprobs) result.logprobs = outcome.logprobs;
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
     // Sent, not waited for: they go on BullMQ's connection, so Redis runs them before the job's
     // completion, which BullMQ sends next on it. The final progress report keeps Bull Board's

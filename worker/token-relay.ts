@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Token } from 'node-llama-cpp';
+import type { TokenLogprob } from '../core/contract/logprobs.ts';
 import type { Timings } from '../core/job-contract.ts';
 import type { TokenEvent } from './inference-protocol.ts';
 
@@ -16,7 +17,10 @@ export class TokenRelay {
   completionTokens = 0;
   /** Every chunk's text, sent or still pending: what the job's stream carries in the end. */
   emittedText = '';
+  /** The logprob entries of every chunk, when the job asked for them. */
+  emittedLogprobs: TokenLogprob[] = [];
   private pendingText = '';
+  private pendingLogprobs: TokenLogprob[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private sentFirst = false;
 
@@ -31,9 +35,14 @@ export class TokenRelay {
     this.completionTokens += tokens.length;
   };
 
-  readonly onTextChunk = (text: string) => {
+  /** Text of the answer, and the logprob entries of its tokens when the job asked for them. */
+  readonly onTextChunk = (text: string, logprobs?: TokenLogprob[]) => {
     this.pendingText += text;
     this.emittedText += text;
+    if (logprobs) {
+      this.pendingLogprobs.push(...logprobs);
+      this.emittedLogprobs.push(...logprobs);
+    }
     if (!this.sentFirst) {
       this.sentFirst = true;
       this.flush();
@@ -62,9 +71,12 @@ export class TokenRelay {
 
   private readonly flush = () => {
     this.flushTimer = undefined;
+    // Entries of tokens without text wait for the next text (or the outcome).
     if (!this.pendingText) return;
-    this.port.postMessage({ text: this.pendingText, tokens: this.completionTokens } satisfies TokenEvent);
+    const logprobs = this.pendingLogprobs.length > 0 ? { logprobs: this.pendingLogprobs } : {};
+    this.port.postMessage({ text: this.pendingText, tokens: this.completionTokens, ...logprobs } satisfies TokenEvent);
     this.pendingText = '';
+    this.pendingLogprobs = [];
   };
 }
 

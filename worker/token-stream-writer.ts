@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { textAfter } from '../core/contract/append-only-text.ts';
 import type { JobFailure } from '../core/contract/failure.ts';
+import type { TokenLogprob } from '../core/contract/logprobs.ts';
 import { encodeStreamEvent, type JobStreamEvent, type StreamFields } from '../core/contract/stream-events.ts';
 import type { GenerationResult } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
@@ -82,7 +83,8 @@ export class TokenStreamWriter {
 
 /** Where a run's tokens go: a job's stream, or nowhere. */
 export interface TokenSink {
-  push(text: string, tokens: number): void;
+  /** `logprobs`: the entries of the tokens that carried `text`, when the job asked for them. */
+  push(text: string, tokens: number, logprobs?: TokenLogprob[]): void;
   end(result: GenerationResult): Promise<void>;
   fail(failure: JobFailure): Promise<void>;
   close(): Promise<void>;
@@ -108,7 +110,10 @@ export class JobTokenStream implements TokenSink {
   private superseded = false;
   private pending = '';
   private pendingTokens = 0;
+  private pendingLogprobs: TokenLogprob[] | undefined;
   private streamedText = '';
+  /** Logprob entries written so far, of a job that asked for them. */
+  private streamedLogprobs = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The last write sent; writes complete in order. */
   private last: Promise<void> = Promise.resolve();
@@ -121,10 +126,11 @@ export class JobTokenStream implements TokenSink {
     private readonly options: StreamOptions,
   ) {}
 
-  push(text: string, tokens: number): void {
+  push(text: string, tokens: number, logprobs?: TokenLogprob[]): void {
     if (this.finished) return;
     this.pending += text;
     this.pendingTokens = tokens;
+    if (logprobs) (this.pendingLogprobs ??= []).push(...logprobs);
     if (!this.claimed) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
   }
@@ -133,7 +139,9 @@ export class JobTokenStream implements TokenSink {
   async end(result: GenerationResult): Promise<void> {
     const events = this.takePending();
     const rest = textAfter(this.streamedText, result.text);
-    if (rest) events.push({ type: 'token', text: rest, tokens: result.usage.completion_tokens });
+    // The rest's tokens: the result's entries beyond those written (the thread keeps its last text for the result).
+    const logprobs = result.logprobs ? { logprobs: result.logprobs.slice(this.streamedLogprobs) } : {};
+    if (rest) events.push({ type: 'token', text: rest, tokens: result.usage.completion_tokens, ...logprobs });
     events.push({ type: 'end', result });
     await this.finish(events);
   }
@@ -165,9 +173,12 @@ export class JobTokenStream implements TokenSink {
     this.timer = undefined;
     if (!this.pending) return [];
     const text = this.pending;
+    const logprobs = this.pendingLogprobs ? { logprobs: this.pendingLogprobs } : {};
     this.pending = '';
+    this.streamedLogprobs += this.pendingLogprobs?.length ?? 0;
+    this.pendingLogprobs = undefined;
     this.streamedText += text;
-    return [{ type: 'token', text, tokens: this.pendingTokens }];
+    return [{ type: 'token', text, tokens: this.pendingTokens, ...logprobs }];
   }
 
   /** The first write of a run claims the stream; the script refuses the rest if that failed or was refused. */

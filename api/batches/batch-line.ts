@@ -62,6 +62,8 @@ export function lineParser(limits: RequestLimits): (text: string, context: LineC
         context.endpoint === '/v1/chat/completions'
           ? chatJob(parseOpenAiRequest(chat, body), context.limits, context.modelId, context.tenant)
           : completionJob(parseOpenAiRequest(completion, body), context.limits, context.modelId, context.tenant);
+      // A line's output record holds one job's answer.
+      if (job.choices > 1) throw new LineError('unsupported_value', 'n above 1 is not supported in a batch: write one line per choice', 'body.n');
       return { custom_id: customId, submission: { ...job.submission, priority: BATCH_PRIORITY } };
     } catch (error) {
       if (error instanceof AppError) throw new LineError(error.code, error.message, error.options.param ? `body.${error.options.param}` : null, error.status);

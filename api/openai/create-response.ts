@@ -44,6 +44,6 @@ export function createResponse(deps: OpenAiDeps & { config: Config }): RequestHa
       ...(request.user == null ? {} : { user: request.user }),
     };
     // Usage always comes with the final response event: there is nothing to ask for.
-    await serveJob(deps, res, { submission, stream, includeUsage: false }, responseFormat(echo));
+    await serveJob(deps, res, { submission, choices: 1, stream, includeUsage: false }, responseFormat(echo));
   };
 }

@@ -15,6 +15,27 @@ export const openAiUsageSchema = z.object({
   total_tokens: z.number().int(),
 });
 
+const bytes = z.array(z.number().int()).describe("The token's text as UTF-8 bytes.");
+const chatTokenLogprob = { token: z.string(), logprob: z.number(), bytes };
+
+export const chatLogprobsSchema = z
+  .object({
+    content: z.array(z.object({ ...chatTokenLogprob, top_logprobs: z.array(z.object(chatTokenLogprob)) })),
+    refusal: z.null(),
+  })
+  .describe('With `logprobs: true`: each token of the answer, its log probability and the most likely alternatives (`top_logprobs` of them).');
+export type ChatLogprobs = z.infer<typeof chatLogprobsSchema>;
+
+export const completionLogprobsSchema = z
+  .object({
+    tokens: z.array(z.string()),
+    token_logprobs: z.array(z.number()),
+    top_logprobs: z.array(z.record(z.string(), z.number())),
+    text_offset: z.array(z.number().int()).describe('Where each token starts in the generated text.'),
+  })
+  .describe('With `logprobs`: each generated token, its log probability and the most likely alternatives (`logprobs` of them).');
+export type CompletionLogprobs = z.infer<typeof completionLogprobsSchema>;
+
 const envelope = {
   id: z.string().describe('`cmpl-` or `chatcmpl-` followed by the job id (see GET /api/v1/jobs/{id}).'),
   created: z.number().int().describe('Unix time in seconds.'),
@@ -25,7 +46,7 @@ export const completionSchema = z.object({
   ...envelope,
   object: z.literal('text_completion'),
   choices: z.array(
-    z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: openAiFinishReason }),
+    z.object({ index: z.number().int(), text: z.string(), logprobs: completionLogprobsSchema.nullable(), finish_reason: openAiFinishReason }),
   ),
   usage: openAiUsageSchema,
 });
@@ -36,7 +57,7 @@ export const completionChunkSchema = z
     ...envelope,
     object: z.literal('text_completion'),
     choices: z.array(
-      z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: openAiFinishReason.nullable() }),
+      z.object({ index: z.number().int(), text: z.string(), logprobs: completionLogprobsSchema.nullable(), finish_reason: openAiFinishReason.nullable() }),
     ),
     usage: openAiUsageSchema.nullish().describe('With `stream_options.include_usage`: null, except in the last chunk.'),
   })
@@ -50,7 +71,7 @@ export const chatCompletionSchema = z.object({
     z.object({
       index: z.number().int(),
       message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
-      logprobs: z.null(),
+      logprobs: chatLogprobsSchema.nullable(),
       finish_reason: openAiFinishReason,
     }),
   ),
@@ -66,7 +87,7 @@ export const chatCompletionChunkSchema = z
       z.object({
         index: z.number().int(),
         delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
-        logprobs: z.null(),
+        logprobs: chatLogprobsSchema.nullable(),
         finish_reason: openAiFinishReason.nullable(),
       }),
     ),

@@ -1,4 +1,6 @@
+import type { TokenLogprob } from '../../core/contract/logprobs.ts';
 import type { FinishReason, GenerationResult, Usage } from '../../core/job-contract.ts';
+import { chatLogprobs, completionLogprobs } from './logprob-shapes.ts';
 import type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, OpenAiFinishReason } from './response-schemas.ts';
 
 /**
@@ -22,9 +24,15 @@ export interface ResponseFlavor<Full, Chunk> {
   full(meta: ResponseMeta, result: GenerationResult): Full;
   /** The chunk sent before any text (chat announces the role), if the flavor has one. */
   opening(meta: ResponseMeta, withUsage: boolean): Chunk | undefined;
-  text(meta: ResponseMeta, text: string, withUsage: boolean): Chunk;
+  /** `logprobs`: of the tokens of `text`, when the request asked for them; `offset`: the length of the text sent before. */
+  text(meta: ResponseMeta, text: string, withUsage: boolean, logprobs?: ChunkLogprobs): Chunk;
   finish(meta: ResponseMeta, reason: OpenAiFinishReason, withUsage: boolean): Chunk;
   usage(meta: ResponseMeta, usage: Usage): Chunk;
+}
+
+export interface ChunkLogprobs {
+  entries: TokenLogprob[];
+  offset: number;
 }
 
 const usageOf = ({ prompt_tokens, completion_tokens, total_tokens }: Usage) => ({ prompt_tokens, completion_tokens, total_tokens });
@@ -36,14 +44,21 @@ export const completionFlavor: ResponseFlavor<Completion, CompletionChunk> = {
   full: (meta, result) => ({
     ...meta,
     object: 'text_completion',
-    choices: [{ index: 0, text: result.text, logprobs: null, finish_reason: openAiFinishReason(result.finish_reason) }],
+    choices: [
+      {
+        index: 0,
+        text: result.text,
+        logprobs: result.logprobs ? completionLogprobs(result.logprobs) : null,
+        finish_reason: openAiFinishReason(result.finish_reason),
+      },
+    ],
     usage: usageOf(result.usage),
   }),
   opening: () => undefined,
-  text: (meta, text, withUsage) => ({
+  text: (meta, text, withUsage, logprobs) => ({
     ...meta,
     object: 'text_completion',
-    choices: [{ index: 0, text, logprobs: null, finish_reason: null }],
+    choices: [{ index: 0, text, logprobs: logprobs ? completionLogprobs(logprobs.entries, logprobs.offset) : null, finish_reason: null }],
     ...nullUsage(withUsage),
   }),
   finish: (meta, reason, withUsage) => ({
@@ -64,7 +79,7 @@ export const chatFlavor: ResponseFlavor<ChatCompletion, ChatCompletionChunk> = {
       {
         index: 0,
         message: { role: 'assistant', content: result.text, refusal: null },
-        logprobs: null,
+        logprobs: result.logprobs ? chatLogprobs(result.logprobs) : null,
         finish_reason: openAiFinishReason(result.finish_reason),
       },
     ],
@@ -76,10 +91,10 @@ export const chatFlavor: ResponseFlavor<ChatCompletion, ChatCompletionChunk> = {
     choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
     ...nullUsage(withUsage),
   }),
-  text: (meta, text, withUsage) => ({
+  text: (meta, text, withUsage, logprobs) => ({
     ...meta,
     object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }],
+    choices: [{ index: 0, delta: { content: text }, logprobs: logprobs ? chatLogprobs(logprobs.entries) : null, finish_reason: null }],
     ...nullUsage(withUsage),
   }),
   finish: (meta, reason, withUsage) => ({

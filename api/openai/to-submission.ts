@@ -11,6 +11,8 @@ export const OPENAI_DEFAULT_TOP_P = 1;
 
 export interface OpenAiJob {
   submission: Submission;
+  /** `n`: how many choices, each a job of `submission` (choices.ts). */
+  choices: number;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -77,7 +79,8 @@ export function completionJob(request: CompletionRequest, limits: RequestLimits,
   checkModel(request, modelId);
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
   return {
-    submission: { tenant, input: { prompt }, sampling: sampling(request, request.max_tokens, limits), ...queueOptions(request) },
+    submission: { tenant, input: { prompt }, sampling: withLogprobs(sampling(request, request.max_tokens, limits), request.logprobs), ...queueOptions(request) },
+    choices: request.n ?? 1,
     ...streaming(request),
   };
 }
@@ -90,7 +93,26 @@ export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, m
     content: textOf(message.content),
   }));
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
-  return { submission: chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages'), ...streaming(request) };
+  const submission = chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages');
+  return {
+    submission: { ...submission, sampling: withLogprobs(submission.sampling, chatLogprobs(request)) },
+    choices: request.n ?? 1,
+    ...streaming(request),
+  };
+}
+
+/** How many alternatives per token a chat request asks for, or undefined for no logprobs. */
+function chatLogprobs(request: Pick<ChatCompletionRequest, 'logprobs' | 'top_logprobs'>): number | undefined {
+  if (request.logprobs !== true) {
+    // As OpenAI: alternatives come with logprobs only (0, the neutral value, is accepted alone).
+    if ((request.top_logprobs ?? 0) > 0) throw badRequest('invalid_value', 'top_logprobs: logprobs must be set to true when top_logprobs is used', 'top_logprobs');
+    return undefined;
+  }
+  return request.top_logprobs ?? 0;
+}
+
+function withLogprobs(sampling: Sampling, logprobs: number | null | undefined): Sampling {
+  return logprobs == null ? sampling : { ...sampling, logprobs };
 }
 
 /**

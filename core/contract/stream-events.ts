@@ -1,18 +1,20 @@
 import type { GenerationResult } from '../job-contract.ts';
 import { decodeFailure, type JobFailure } from './failure.ts';
+import { isTokenLogprobList, type TokenLogprob } from './logprobs.ts';
 
 /**
  * The events of a job's token stream (a Redis Stream per job, written by the worker that runs the
  * job and read by every API process that follows it):
  * - `start`: a run of the job begins (its first, or a retry after a failure or a lost worker);
  *   readers drop the text of any earlier run;
- * - `token`: more text, and the count of tokens generated so far;
+ * - `token`: more text, and the count of tokens generated so far; for a job that asked for them,
+ *   the log probabilities of the tokens that carried the text (the end's result has them all);
  * - `end`: the result, whose text is authoritative and extends the tokens (append-only-text.ts);
  * - `error`: the job failed for good.
  */
 export type JobStreamEvent =
   | { type: 'start'; attempt: number }
-  | { type: 'token'; text: string; tokens: number }
+  | { type: 'token'; text: string; tokens: number; logprobs?: TokenLogprob[] }
   | { type: 'end'; result: GenerationResult }
   | { type: 'error'; failure: JobFailure };
 
@@ -24,7 +26,15 @@ export function encodeStreamEvent(event: JobStreamEvent): StreamFields {
     case 'start':
       return ['type', 'start', 'attempt', String(event.attempt)];
     case 'token':
-      return ['type', 'token', 'text', event.text, 'tokens', String(event.tokens)];
+      return [
+        'type',
+        'token',
+        'text',
+        event.text,
+        'tokens',
+        String(event.tokens),
+        ...(event.logprobs === undefined ? [] : ['logprobs', JSON.stringify(event.logprobs)]),
+      ];
     case 'end':
       return ['type', 'end', 'result', JSON.stringify(event.result)];
     case 'error': {
@@ -44,8 +54,10 @@ export function decodeStreamEvent(fields: StreamFields): JobStreamEvent | undefi
   switch (f.get('type')) {
     case 'start':
       return { type: 'start', attempt: count(f.get('attempt'), 1) };
-    case 'token':
-      return { type: 'token', text: f.get('text') ?? '', tokens: count(f.get('tokens'), 0) };
+    case 'token': {
+      const logprobs = parsed(f.get('logprobs'));
+      return { type: 'token', text: f.get('text') ?? '', tokens: count(f.get('tokens'), 0), ...(isTokenLogprobList(logprobs) ? { logprobs } : {}) };
+    }
     case 'end':
       try {
         return { type: 'end', result: JSON.parse(f.get('result') ?? '') as GenerationResult };
@@ -61,6 +73,15 @@ export function decodeStreamEvent(fields: StreamFields): JobStreamEvent | undefi
     }
     default:
       return undefined;
+  }
+}
+
+function parsed(json: string | undefined): unknown {
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
   }
 }
 

@@ -68,6 +68,8 @@ describe('the Batch API with the official openai client', () => {
       JSON.stringify({ custom_id: 'x', method: 'POST', url: '/v1/completions', body: { model, prompt: 'a' } }),
       JSON.stringify({ ...JSON.parse(second!), custom_id: 'r-0' }),
       JSON.stringify({ custom_id: 'y', method: 'POST', url: '/v1/chat/completions', body: { model, messages: [], max_tokens: -1 } }),
+      // A line is one job, so one choice.
+      JSON.stringify({ custom_id: 'z', method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: 'a' }], n: 2 } }),
     ];
     const file = await upload('bad.jsonl', lines);
     const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
@@ -80,6 +82,7 @@ describe('the Batch API with the official openai client', () => {
       [3, 'mismatched_url'],
       [4, 'duplicate_custom_id'],
       [5, 'invalid_value'],
+      [6, 'unsupported_value'],
     ]);
     expect(errors.every((error) => typeof error.message === 'string' && error.message.length > 0)).toBe(true);
   });

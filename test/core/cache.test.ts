@@ -54,6 +54,12 @@ describe('cacheHash', () => {
     expect(hash({ logit_bias: { '5': -100 } })).not.toBe(hash({ logit_bias: { '5': 100 } }));
   });
 
+  it('differs by logprobs and their count of alternatives, when a request asks for them', () => {
+    const base = hash();
+    expect(new Set([base, hash({ logprobs: 0 }), hash({ logprobs: 5 })]).size).toBe(3);
+    expect(hash({ logprobs: 2, presence_penalty: 0.5 })).not.toBe(hash({ presence_penalty: 0.5 }));
+  });
+
   it('does not depend on the order logit_bias lists its tokens in', () => {
     expect(hash({ logit_bias: { '5': 1, '30': -1 } })).toBe(hash({ logit_bias: JSON.parse('{"30": -1, "5": 1}') as Record<string, number> }));
   });

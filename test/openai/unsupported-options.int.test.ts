@@ -22,9 +22,6 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
   });
 
   it.each([
-    ['n > 1', { n: 2 }, 'n'],
-    ['logprobs', { logprobs: true }, 'logprobs'],
-    ['top_logprobs', { top_logprobs: 3 }, 'top_logprobs'],
     ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools'],
     ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
     ['functions', { functions: [{ name: 'f' }] }, 'functions'],
@@ -37,11 +34,9 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
   });
 
   it.each([
-    ['n > 1', { n: 3 }, 'n'],
     ['best_of', { best_of: 2 }, 'best_of'],
     ['echo', { echo: true }, 'echo'],
     ['suffix', { suffix: 'end' }, 'suffix'],
-    ['logprobs', { logprobs: 2 }, 'logprobs'],
   ])('answers 400 unsupported_value for %s in completions', async (_name, extra, param) => {
     const res = await http(stack.baseUrl, 'POST', '/v1/completions', { ...completion, ...extra });
     expect(res.status).toBe(400);
@@ -109,10 +104,24 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
     ['a json_schema without its schema', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format.json_schema.schema'],
     ['a schema that is not one', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'text' } } } }, 'response_format.json_schema.schema'],
     ['stop with a JSON response format', { response_format: { type: 'json_object' }, stop: '}' }, 'stop'],
+    ['n above 8', { n: 9 }, 'n'],
+    ['n of 0', { n: 0 }, 'n'],
+    ['top_logprobs above 20', { logprobs: true, top_logprobs: 21 }, 'top_logprobs'],
+    ['top_logprobs without logprobs', { top_logprobs: 3 }, 'top_logprobs'],
+    ['logprobs that is no boolean', { logprobs: 2 }, 'logprobs'],
   ])('answers 400 invalid_value for %s, naming the parameter', async (_name, extra, param) => {
     const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, ...extra });
     expect(res.status).toBe(400);
     expect(res.body).toEqual(openAiError('invalid_value', param));
+  });
+
+  it.each([
+    ['logprobs above 5', { logprobs: 6 }],
+    ['logprobs that is no number', { logprobs: true }],
+  ])('answers 400 invalid_value for %s in completions', async (_name, extra) => {
+    const res = await http(stack.baseUrl, 'POST', '/v1/completions', { ...completion, ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(openAiError('invalid_value', 'logprobs'));
   });
 
   it('answers 400 for token-array and multiple prompts', async () => {
@@ -161,7 +170,7 @@ describe('/v1 with API keys configured', () => {
   });
 
   it('takes the key where OpenAI clients send it', async () => {
-    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, n: 2 }, { authorization: `Bearer ${key}` });
+    const res = await http(stack.baseUrl, 'POST', '/v1/chat/completions', { ...chat, n: 9 }, { authorization: `Bearer ${key}` });
     expect(res.status).toBe(400);
     expect(res.body.error.param).toBe('n');
   });

@@ -12,6 +12,8 @@ import { only, samplingFields, UNSUPPORTED_OPTIONS } from '../request-schemas.ts
 /** The Responses API's options accepted only at their neutral value (`unsupported_value` otherwise). */
 export const RESPONSES_UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   ...UNSUPPORTED_OPTIONS,
+  // Chat completions have logprobs; the Responses API does not yet.
+  'top_logprobs',
   'text',
   'previous_response_id',
   'conversation',

@@ -16,6 +16,7 @@ const everyEvent: JobStreamEvent[] = [
   { type: 'start', attempt: 2 },
   { type: 'token', text: 'Once = "upon"\n', tokens: 3 },
   { type: 'token', text: '', tokens: 0 },
+  { type: 'token', text: ' upon', tokens: 5, logprobs: [{ token: ' upon', logprob: -0.25, top: [{ token: ' upon', logprob: -0.25 }, { token: ' a', logprob: -2 }] }] },
   { type: 'end', result },
   { type: 'error', failure: jobFailure('prompt_too_long', 'prompt is 600 tokens; the context holds 512 tokens including the generated ones') },
   { type: 'error', failure: jobFailure('generation_failed', 'Worker terminated: out of memory') },
@@ -33,6 +34,11 @@ describe('the job stream codec', () => {
     expect(decodeStreamEvent(['type', 'thought', 'text', 'hm'])).toBeUndefined();
     expect(decodeStreamEvent(['type', 'end', 'result', '{not json'])).toBeUndefined();
     expect(decodeStreamEvent([])).toBeUndefined();
+  });
+
+  it('reads a token event whose logprobs it cannot read as one without them', () => {
+    expect(decodeStreamEvent(['type', 'token', 'text', 'a', 'tokens', '1', 'logprobs', '{not json'])).toEqual({ type: 'token', text: 'a', tokens: 1 });
+    expect(decodeStreamEvent(['type', 'token', 'text', 'a', 'tokens', '1', 'logprobs', '[{"token":"a"}]'])).toEqual({ type: 'token', text: 'a', tokens: 1 });
   });
 
   it('reads counts that are not whole numbers as their defaults', () => {
