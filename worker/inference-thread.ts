@@ -156,7 +156,12 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   const { input } = prepared;
   const generator = 'history' in input ? runChat(sequence, input.history, options, onChunk) : runCompletion(sequence, input.prompt, options, onChunk);
   try {
-    const { response, stopReason } = await generator.result;
+    const { response, stopReason } = await generator.result.catch((error: unknown) => {
+      // Stopped before its first token, node-llama-cpp's chat throws the abort rather than
+      // returning the nothing it has: a cancel all the same, never a failure to retry.
+      if (signal.aborted) return { response: '', stopReason: 'abort' };
+      throw error;
+    });
     return {
       ok: true,
       text: finalText(response, relay.emittedText),

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, pollUntilDone, startStack, type TestStack } from '../support/stack.ts';
+import { createLogger } from '../../core/logger.ts';
+import { startWorkerService, type WorkerService } from '../../worker/worker-service.ts';
+import { http, pollUntilDone, redisUrl, startStack, type TestStack } from '../support/stack.ts';
 
 async function waitForTokens(baseUrl: string, id: string, atLeast: number) {
   for (;;) {
@@ -101,5 +103,48 @@ describe('DELETE /api/v1/jobs/:id of a prefetched job', () => {
     await http(stack.baseUrl, 'DELETE', `/api/v1/jobs/${blocker.body.id}`);
     const ended = await pollUntilDone(stack.baseUrl, blocker.body.id);
     expect(ended.result.text.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a job cancelled just as a worker takes it', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    // No worker yet: the jobs wait until one starts.
+    stack = await startStack({ env: { CONTEXT_SIZE: '2048' }, worker: false });
+  });
+  afterAll(async () => {
+    await worker?.close(0);
+    await stack?.close();
+  });
+  let worker: WorkerService | undefined;
+
+  it('ends cancelled, not failed, even when the cancel lands before its first token', async () => {
+    // Chat jobs with a long prompt: the cancel reaches the thread while the prompt is evaluated,
+    // before any token (where node-llama-cpp's chat throws rather than returning what it has).
+    const messages = [{ role: 'user', content: 'Once upon a time there was a little cat. '.repeat(120) }];
+    const answers = [0, 1, 2, 3].map((seed) =>
+      fetch(`${stack.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: stack.api.deps.modelId, messages, max_tokens: 200, seed, cache: false }),
+      }),
+    );
+    let ids: string[] = [];
+    while (ids.length < 4) {
+      await new Promise((r) => setTimeout(r, 20));
+      ids = (await stack.api.queue.getJobs(['waiting', 'prioritized'])).map((job) => job.id!);
+    }
+    // What the API leaves when a job became active under its cancel: the flag the worker reads.
+    for (const id of ids) await stack.redis.set(stack.api.deps.keys.cancelFlag(id), '1', 'EX', 60);
+    worker = await startWorkerService(stack.config, stack.config.REDIS_URL ?? redisUrl(), createLogger('test', 'silent'));
+    for (const id of ids) {
+      const job = await pollUntilDone(stack.baseUrl, id);
+      expect(job.status).toBe('cancelled');
+      expect(job.result.finish_reason).toBe('cancelled');
+      // Run once: a cancel is not a failure to retry.
+      expect((await stack.api.queue.getJob(id))?.attemptsStarted).toBe(1);
+    }
+    for (const answer of await Promise.all(answers)) expect(answer.status).toBe(200);
   });
 });
