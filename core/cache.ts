@@ -18,7 +18,7 @@ export function isCacheable(input: JobInput, sampling: Pick<Sampling, 'temperatu
  * the input and every sampling parameter (none for embeddings), in a fixed order,
  * so two requests share an entry only when they would produce the same text.
  * Prompts are used exactly as sent (no whitespace folding): whitespace changes tokens.
- * Penalties, logit bias, the response format and logprobs join the key only when a request sets
+ * Penalties, logit bias, the response format, logprobs and tools join the key only when a request sets
  * them, so that requests without them keep the keys they had before these options existed.
  */
 export function cacheHash(
@@ -40,7 +40,8 @@ export function cacheHash(
     owner ?? null,
     model,
     input.prompt ?? null,
-    input.messages?.map((m) => [m.role, m.content]) ?? null,
+    // A message's calls and the call a tool message answers join its entry only when present.
+    input.messages?.map((m) => [m.role, m.content, ...(m.tool_calls ? [m.tool_calls] : []), ...(m.tool_call_id === undefined ? [] : [m.tool_call_id])]) ?? null,
     sampling.max_tokens,
     sampling.temperature,
     sampling.temperature === 0 ? null : sampling.top_p,
@@ -50,6 +51,7 @@ export function cacheHash(
     ...constraints(sampling),
     // A result with logprobs is another answer than one without (and one with 5 alternatives than one with 2).
     ...(sampling.logprobs === undefined ? [] : [{ logprobs: sampling.logprobs }]),
+    ...(sampling.tools === undefined ? [] : [{ tools: sampling.tools }]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

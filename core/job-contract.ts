@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { logitBiasSchema, penaltySchema } from './contract/penalties.ts';
 import type { TokenLogprob } from './contract/logprobs.ts';
 import { responseFormatRequestSchema, type JobResponseFormat } from './contract/response-format.ts';
+import type { JobTools, ToolCall } from './contract/tools.ts';
 
 /**
  * The job contract shared by the API (which validates and enqueues) and the worker (which runs).
@@ -18,7 +19,7 @@ export function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.has(status);
 }
 
-export const FINISH_REASONS = ['stop', 'length', 'cancelled'] as const;
+export const FINISH_REASONS = ['stop', 'length', 'cancelled', 'tool_calls'] as const;
 export type FinishReason = (typeof FINISH_REASONS)[number];
 
 export interface RequestLimits {
@@ -46,6 +47,8 @@ export const samplingSchema = z.object({
   response_format: z.custom<JobResponseFormat>().optional(),
   /** Token log probabilities, with this many alternatives per token (0-20); absent when not asked for (core/contract/logprobs.ts). */
   logprobs: z.number().int().optional(),
+  /** Functions the model may (or must) call, for chat jobs; absent when it answers in text (core/contract/tools.ts). */
+  tools: z.custom<JobTools>().optional(),
 });
 export type Sampling = z.infer<typeof samplingSchema>;
 
@@ -117,12 +120,16 @@ export function generateWaitRequestSchema(limits: RequestLimits) {
   });
 }
 
-/** A chat message, for jobs made by the OpenAI-compatible chat endpoint. */
-export const chatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string(),
-});
-export type ChatMessage = z.infer<typeof chatMessageSchema>;
+/**
+ * A chat message, for jobs made by the OpenAI-compatible endpoints. An assistant message may hold
+ * the calls it made (`tool_calls`), and a `tool` message answers one of them (`tool_call_id`).
+ */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+}
 
 /**
  * What an embedding job computes: one vector per input, in order. Every input of a request goes in
@@ -190,6 +197,8 @@ export interface GenerationResult {
   timings: Timings;
   /** One entry per token of `text`, in order, when the job's sampling asked for them. */
   logprobs?: TokenLogprob[];
+  /** The functions the model called (`finish_reason: tool_calls`), in order; `text` is what it wrote before them. */
+  tool_calls?: ToolCall[];
 }
 
 /**

@@ -5,11 +5,14 @@
  * A model without a template gets the plain format below, documented in docs/openai.md.
  */
 import {
+  ChatModelFunctionsDocumentationGenerator,
   ChatWrapper,
   LlamaText,
   resolveChatWrapper,
   SpecialToken,
   type ChatHistoryItem,
+  type ChatModelFunctions,
+  type ChatModelResponse,
   type ChatWrapperGenerateContextStateOptions,
   type ChatWrapperGeneratedContextState,
   type LlamaModel,
@@ -37,8 +40,31 @@ const ROLE_TITLES = { system: 'System', user: 'User', model: 'Assistant' } as co
 export class PlainChatWrapper extends ChatWrapper {
   readonly wrapperName = 'Plain';
 
-  override generateContextState({ chatHistory }: ChatWrapperGenerateContextStateOptions): ChatWrapperGeneratedContextState {
-    const lines = chatHistory.map((item) => {
+  /**
+   * The functions, said briefly: a model without a template has no tool training to recall, and
+   * small models have small contexts. Signatures in TypeScript, then the call syntax:
+   *
+   * ```
+   * Functions you may call:
+   * // The weather in a city.
+   * function get_weather(params: {city: string, unit: "celsius" | "fahrenheit"});
+   * Call one by writing ||call: name({"param": "value"})
+   * ```
+   */
+  override generateAvailableFunctionsSystemText(availableFunctions: ChatModelFunctions, { documentParams = true }: { documentParams?: boolean }): LlamaText {
+    const documentation = new ChatModelFunctionsDocumentationGenerator(availableFunctions);
+    if (!documentation.hasAnyFunctions) return LlamaText([]);
+    return LlamaText.joinValues('\n', [
+      'Functions you may call:',
+      documentation.getTypeScriptFunctionSignatures({ documentParams }),
+      LlamaText(['Call one by writing ', this.generateFunctionCall('name', { param: 'value' })]),
+    ]);
+  }
+
+  override generateContextState({ chatHistory, availableFunctions, documentFunctionParams }: ChatWrapperGenerateContextStateOptions): ChatWrapperGeneratedContextState {
+    // Functions the model may call are described in the system text, in node-llama-cpp's generic syntax.
+    const history = this.addAvailableFunctionsSystemMessageToHistory(chatHistory, availableFunctions, { documentParams: documentFunctionParams });
+    const lines = history.map((item) => {
       if (item.type === 'system') return LlamaText([`${ROLE_TITLES.system}: `, LlamaText.fromJSON(item.text)]);
       if (item.type === 'user') return LlamaText([`${ROLE_TITLES.user}: `, item.text]);
       const response = this.generateModelResponseText(item.response);
@@ -71,18 +97,43 @@ export function chatWrapperFor(model: LlamaModel): ChatWrapper {
  * Messages as node-llama-cpp's chat history. The history always ends with a model turn: an
  * empty one to answer the last message, or the client's own last assistant message, which the
  * model then continues (a prefill, as llama.cpp's server does).
+ *
+ * An assistant's calls become function calls of its turn, each with the result its `tool` message
+ * gave (the chat wrapper renders them in the model's own syntax). What the assistant says after
+ * the results continues that same turn, as a model that called functions continues its answer; a
+ * conversation that ends with results ends with that turn, which the model continues.
  */
 export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message) => {
-    if (message.role === 'system') return { type: 'system', text: message.content };
-    if (message.role === 'user') return { type: 'user', text: message.content };
-    return { type: 'model', response: [message.content] };
-  });
+  const results = new Map(messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id, parsedResult(m.content)]));
+  const history: ChatHistoryItem[] = [];
+  for (const message of messages) {
+    if (message.role === 'system') history.push({ type: 'system', text: message.content });
+    else if (message.role === 'user') history.push({ type: 'user', text: message.content });
+    else if (message.role === 'assistant') {
+      const last = history.at(-1);
+      const turn: ChatModelResponse = last?.type === 'model' ? last : { type: 'model', response: [] };
+      if (turn !== last) history.push(turn);
+      if (message.content !== '') turn.response.push(message.content);
+      (message.tool_calls ?? []).forEach((call, i) => {
+        turn.response.push({ type: 'functionCall', name: call.name, params: JSON.parse(call.arguments) as unknown, result: results.get(call.id), startsNewChunk: i === 0 });
+      });
+    }
+  }
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });
   return history;
 }
 
+/** A tool's result as the model is shown it: the JSON value when its text is JSON, else the text. */
+function parsedResult(content: string): unknown {
+  try {
+    return JSON.parse(content);
+  } catch {
+    return content;
+  }
+}
+
 /** Tokens of the rendered prompt, exactly as LlamaChat renders and evaluates it for this history. */
-export function chatPromptTokenCount(wrapper: ChatWrapper, history: readonly ChatHistoryItem[], tokenizer: Tokenizer): number {
-  return wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(tokenizer).length;
+export function chatPromptTokenCount(wrapper: ChatWrapper, history: readonly ChatHistoryItem[], tokenizer: Tokenizer, functions?: ChatModelFunctions): number {
+  const state = wrapper.generateContextState({ chatHistory: history, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
+  return state.contextText.tokenize(tokenizer).length;
 }

@@ -81,6 +81,8 @@ export type GenerateOutcome =
       timings: Omit<Timings, 'queued_ms'>;
       /** One entry per token of `text`, when the task's sampling asked for logprobs. */
       logprobs?: TokenLogprob[];
+      /** The calls the model made (`finishReason: 'tool_calls'`), without ids (the processor names them). */
+      toolCalls?: { name: string; arguments: string }[];
     }
   | { ok: false; failure: JobFailure };
 

@@ -6,7 +6,20 @@
  * an embedding context of their own, created when the first embedding task comes (thread-embeddings.ts).
  */
 import { workerData } from 'node:worker_threads';
-import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, type ChatHistoryItem, type LlamaContextSequence, type LlamaGrammar, type Token, type TokenBias } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaChat,
+  LlamaCompletion,
+  LlamaLogLevel,
+  type ChatHistoryItem,
+  type ChatModelFunctions,
+  type ChatWrapper,
+  type LlamaChatResponseChunk,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  type Token,
+  type TokenBias,
+} from 'node-llama-cpp';
 import { finalText } from '../core/contract/append-only-text.ts';
 import { jobFailure, type JobFailure } from '../core/contract/failure.ts';
 import { completionPromptTokens, generationRoom, promptTooLong } from '../core/contract/prompt-tokens.ts';
@@ -18,6 +31,7 @@ import { samplingOptions, tokenBiasFor, type RunOptions } from './sampling-optio
 import { ThreadEmbedder } from './thread-embeddings.ts';
 import { TokenProbabilities } from './token-probabilities.ts';
 import { TokenRelay } from './token-relay.ts';
+import { chatFunctions, forcingACall } from './tool-calls.ts';
 import {
   type EmbedOutcome,
   type GenerateOutcome,
@@ -86,21 +100,42 @@ const FINISH: Record<string, FinishReason> = {
   eogToken: 'stop',
   stopGenerationTrigger: 'stop',
   customStopTrigger: 'stop',
-  functionCalls: 'stop',
+  functionCalls: 'tool_calls',
   maxTokens: 'length',
   abort: 'cancelled',
 };
 
 /** What a task asks the model for, how many tokens its prompt takes in the context, and its logit bias. */
-type Prepared = { input: { prompt: string } | { history: ChatHistoryItem[] }; promptTokens: number; maxTokens: number; tokenBias?: TokenBias | undefined };
+type Prepared = { input: { prompt: string } | ChatInput; promptTokens: number; maxTokens: number; tokenBias?: TokenBias | undefined };
+
+/** A chat job's history, and the functions it may call with the wrapper that renders them (tool-calls.ts). */
+interface ChatInput {
+  history: ChatHistoryItem[];
+  wrapper: ChatWrapper;
+  functions?: ChatModelFunctions | undefined;
+  /** Most calls in one answer: 1 unless the job allows parallel calls. */
+  maxCalls?: number | undefined;
+}
+
+function chatInput(task: GenerateTask & { messages: NonNullable<GenerateTask['messages']> }): ChatInput {
+  const history = toChatHistory(task.messages);
+  const { tools } = task.sampling;
+  if (!tools) return { history, wrapper: chatWrapper };
+  return {
+    history,
+    wrapper: tools.choice === 'auto' ? chatWrapper : forcingACall(chatWrapper),
+    functions: chatFunctions(tools),
+    maxCalls: tools.parallel ? undefined : 1,
+  };
+}
 
 /** The task's input, counted and checked against the context, or the failure that refuses it. */
 function prepare(task: GenerateTask): Prepared | { failure: JobFailure } {
   let input: Prepared['input'];
   let promptTokens: number;
   if (task.messages !== undefined) {
-    input = { history: toChatHistory(task.messages) };
-    promptTokens = chatPromptTokenCount(chatWrapper, input.history, model.tokenizer);
+    input = chatInput({ ...task, messages: task.messages });
+    promptTokens = chatPromptTokenCount(input.wrapper, input.history, model.tokenizer, input.functions);
   } else if (task.prompt !== undefined) {
     input = { prompt: task.prompt };
     promptTokens = completionPromptTokens(model, task.prompt);
@@ -154,9 +189,9 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
   };
   const options: RunOptions = { sampling, maxTokens: prepared.maxTokens, signal, grammar: constraint.grammar, tokenBias: prepared.tokenBias };
   const { input } = prepared;
-  const generator = 'history' in input ? runChat(sequence, input.history, options, onChunk) : runCompletion(sequence, input.prompt, options, onChunk);
+  const generator = 'history' in input ? runChat(sequence, input, options, onChunk) : runCompletion(sequence, input.prompt, options, onChunk);
   try {
-    const { response, stopReason } = await generator.result.catch((error: unknown) => {
+    const { response, stopReason, toolCalls } = await generator.result.catch((error: unknown): RunResult => {
       // Stopped before its first token, node-llama-cpp's chat throws the abort rather than
       // returning the nothing it has: a cancel all the same, never a failure to retry.
       if (signal.aborted) return { response: '', stopReason: 'abort' };
@@ -171,6 +206,7 @@ async function generate(task: GenerateTask): Promise<GenerateOutcome> {
       waitMs,
       timings: relay.timings(),
       ...(probabilities ? { logprobs: relay.emittedLogprobs } : {}),
+      ...(toolCalls && toolCalls.length > 0 ? { toolCalls } : {}),
     };
   } finally {
     relay.stop();
@@ -191,8 +227,15 @@ const round = (n: number) => Math.round(n * 100) / 100;
 /** Tokens the generation released and their text; `inAnswer` is false for segments kept out of the answer (a reasoning model's thoughts). */
 type OnChunk = (tokens: Token[], text: string, inAnswer: boolean) => void;
 
+interface RunResult {
+  response: string;
+  stopReason: string;
+  /** The calls that ended a chat generation (`functionCalls`): the name, and the arguments as JSON text. */
+  toolCalls?: { name: string; arguments: string }[];
+}
+
 interface Run {
-  result: Promise<{ response: string; stopReason: string }>;
+  result: Promise<RunResult>;
   dispose(): void;
 }
 
@@ -222,21 +265,24 @@ function runCompletion(
  * A chat job through the model's chat wrapper. Tokens of segments the wrapper separates from the
  * answer (a reasoning model's thoughts) count as generated but are not part of the text.
  */
-function runChat(
-  sequence: LlamaContextSequence,
-  history: ChatHistoryItem[],
-  options: RunOptions,
-  onChunk: OnChunk,
-): Run {
-  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-  const result = chat
-    .generateResponse(history, {
-      ...samplingOptions(options),
-      onResponseChunk(chunk) {
-        onChunk(chunk.tokens, chunk.text, chunk.type === undefined);
-      },
-    })
-    .then(({ response, metadata }) => ({ response, stopReason: metadata.stopReason }));
+function runChat(sequence: LlamaContextSequence, input: ChatInput, options: RunOptions, onChunk: OnChunk): Run {
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: input.wrapper, autoDisposeSequence: false });
+  const generation = {
+    ...samplingOptions(options),
+    onResponseChunk(chunk: LlamaChatResponseChunk) {
+      onChunk(chunk.tokens, chunk.text, chunk.type === undefined);
+    },
+  };
+  // A job has functions or a grammar (the API refuses both at once), as LlamaChat takes one or the other.
+  const result = input.functions
+    ? chat
+        .generateResponse(input.history, { ...generation, grammar: undefined, functions: input.functions, documentFunctionParams: true, maxParallelFunctionCalls: input.maxCalls })
+        .then(({ response, metadata, functionCalls }) => ({
+          response,
+          stopReason: metadata.stopReason,
+          toolCalls: (functionCalls ?? []).map((call) => ({ name: call.functionName, arguments: JSON.stringify(call.params ?? {}) })),
+        }))
+    : chat.generateResponse(input.history, generation).then(({ response, metadata }) => ({ response, stopReason: metadata.stopReason }));
   return { result, dispose: () => chat.dispose() };
 }
 

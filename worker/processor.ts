@@ -2,6 +2,7 @@ import { WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ResultCache } from '../core/cache.ts';
 import { failureError, jobFailure } from '../core/contract/failure.ts';
+import { toolCallId } from '../core/contract/tools.ts';
 import type { EmbeddingInput, GenerationResult, JobData, JobProgress } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
@@ -163,6 +164,7 @@ export class JobProcessor {
       outcome.timings,
     );
     if (outcome.logprobs) result.logprobs = outcome.logprobs;
+    if (outcome.toolCalls) result.tool_calls = outcome.toolCalls.map((call, index) => ({ id: toolCallId(jobId, index), ...call }));
     recordGeneration({ model: this.deps.modelId, queue: job.queueName }, result, Date.now() - job.data.acceptedAt);
     // Sent, not waited for: they go on BullMQ's connection, so Redis runs them before the job's
     // completion, which BullMQ sends next on it. The final progress report keeps Bull Board's

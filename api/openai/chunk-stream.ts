@@ -40,7 +40,10 @@ export function chunked<Full extends Indexed & { usage: Usage }, Chunk extends I
         sent[index] = offset + delta.length;
         return [{ data: asChoice(flavor.text(meta, delta, withUsage, logprobs && { entries: logprobs, offset }), index) }];
       },
-      finishChoice: (index, result) => [{ data: asChoice(flavor.finish(meta, openAiFinishReason(result.finish_reason), withUsage), index) }],
+      finishChoice: (index, result) => [
+        ...(result.tool_calls && flavor.toolCalls ? flavor.toolCalls(meta, result.tool_calls, withUsage) : []).map((chunk) => ({ data: asChoice(chunk, index) })),
+        { data: asChoice(flavor.finish(meta, openAiFinishReason(result.finish_reason), withUsage), index) },
+      ],
       end: (results) => [...(withUsage ? [{ data: flavor.usage(meta, sumUsage(results)) }] : []), DONE],
       failure: (status, code, message) => [{ data: openAiError(status, code, message) }, DONE],
     };

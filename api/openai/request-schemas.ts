@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { logitBiasSchema, penaltySchema } from '../../core/contract/penalties.ts';
 import { responseFormatRequestSchema } from '../../core/contract/response-format.ts';
 import { MAX_TOP_LOGPROBS } from '../../core/contract/logprobs.ts';
+import { MAX_TOOLS, toolChoiceRequestSchema, toolRequestSchema } from '../../core/contract/tools.ts';
 import { DEFAULT_PRIORITY, type RequestLimits } from '../../core/job-contract.ts';
 import { MAX_CHOICES } from './choices.ts';
 
@@ -17,8 +18,6 @@ export const UNSUPPORTED_OPTIONS = new Set([
   'best_of',
   'echo',
   'suffix',
-  'tools',
-  'tool_choice',
   'functions',
   'function_call',
 ]);
@@ -112,15 +111,36 @@ const content = z
   .describe('A string, or text parts (joined with newlines). Images, audio and files are not supported.');
 const name = z.string().max(64).nullish().describe('Accepted; not shown to the model.');
 
+const toolCallRequestSchema = z
+  .strictObject({
+    id: z.string().min(1).max(256),
+    type: z.literal('function'),
+    function: z.strictObject({ name: z.string().min(1).max(64), arguments: z.string().max(100_000).describe('The arguments as JSON text.') }),
+  })
+  .describe('A call the assistant made, as it was answered.');
+
 export const chatRequestMessageSchema = z.discriminatedUnion(
   'role',
   [
     z.strictObject({ role: z.literal('system'), content, name }),
     z.strictObject({ role: z.literal('developer'), content, name }).describe('Treated as a system message.'),
     z.strictObject({ role: z.literal('user'), content, name }),
-    z.strictObject({ role: z.literal('assistant'), content, name, refusal: z.null().nullish() }),
+    z.strictObject({
+      role: z.literal('assistant'),
+      content: content.nullish(),
+      name,
+      refusal: z.null().nullish(),
+      tool_calls: z.array(toolCallRequestSchema).max(MAX_TOOLS).nullish().describe('The calls the assistant made; `tool` messages that follow answer them.'),
+    }),
+    z
+      .strictObject({
+        role: z.literal('tool'),
+        content,
+        tool_call_id: z.string().min(1).max(256).describe('The `id` of the call this answers, in an earlier assistant message.'),
+      })
+      .describe("A function's result, shown to the model with its call."),
   ],
-  { error: 'role must be system, developer, user or assistant (tool messages are not supported)' },
+  { error: 'role must be system, developer, user, assistant or tool' },
 );
 export type ChatRequestMessage = z.infer<typeof chatRequestMessageSchema>;
 
@@ -145,11 +165,11 @@ export function chatCompletionRequestSchema(limits: RequestLimits) {
         .max(MAX_TOP_LOGPROBS)
         .nullish()
         .describe(`With \`logprobs: true\`: this many most likely alternatives per token (0-${MAX_TOP_LOGPROBS}).`),
-      tools: only(z.array(z.unknown()).max(0), 'Tools are not supported.'),
-      tool_choice: only(z.literal('none'), 'Only "none" is supported.'),
-      parallel_tool_calls: z.boolean().nullish().describe('Accepted; there are no tool calls.'),
-      functions: only(z.array(z.unknown()).max(0), 'Functions are not supported.'),
-      function_call: only(z.literal('none'), 'Only "none" is supported.'),
+      tools: z.array(toolRequestSchema).max(MAX_TOOLS).nullish().describe(`Functions the model may call, at most ${MAX_TOOLS} (docs/openai.md).`),
+      tool_choice: toolChoiceRequestSchema.nullish(),
+      parallel_tool_calls: z.boolean().nullish().describe('Default true: one answer may hold several calls, when the chat format allows it.'),
+      functions: only(z.array(z.unknown()).max(0), 'Deprecated by OpenAI: send `tools`.'),
+      function_call: only(z.literal('none'), 'Deprecated by OpenAI: send `tool_choice`.'),
     })
     .describe('Body of POST /v1/chat/completions: OpenAI\'s parameters, refused where not implemented (docs/openai.md).');
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 
 /** OpenAI's finish reasons that this server produces (a cancelled job reports `length`: see docs/openai.md). */
-export const openAiFinishReason = z.enum(['stop', 'length']);
+export const openAiFinishReason = z.enum(['stop', 'length', 'tool_calls']);
 export type OpenAiFinishReason = z.infer<typeof openAiFinishReason>;
 
 export const openAiUsageSchema = z.object({
@@ -64,13 +64,24 @@ export const completionChunkSchema = z
   .describe('One `data:` event of a streamed completion.');
 export type CompletionChunk = z.infer<typeof completionChunkSchema>;
 
+const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string().describe("JSON text, valid against the function's parameters (a grammar constrains them).") }),
+});
+
 export const chatCompletionSchema = z.object({
   ...envelope,
   object: z.literal('chat.completion'),
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+      message: z.object({
+        role: z.literal('assistant'),
+        content: z.string().nullable().describe('Null when the answer is only calls.'),
+        refusal: z.null(),
+        tool_calls: z.array(toolCallSchema).optional().describe('With `finish_reason: tool_calls`: the functions the model called.'),
+      }),
       logprobs: chatLogprobsSchema.nullable(),
       finish_reason: openAiFinishReason,
     }),
@@ -86,7 +97,21 @@ export const chatCompletionChunkSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        delta: z.object({
+          role: z.literal('assistant').optional(),
+          content: z.string().optional(),
+          tool_calls: z
+            .array(
+              z.object({
+                index: z.number().int().describe("The call's place in the answer."),
+                id: z.string().optional(),
+                type: z.literal('function').optional(),
+                function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+              }),
+            )
+            .optional()
+            .describe("A call's first delta names it (id, type, name); later ones add to its arguments."),
+        }),
         logprobs: chatLogprobsSchema.nullable(),
         finish_reason: openAiFinishReason.nullable(),
       }),

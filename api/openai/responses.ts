@@ -1,4 +1,5 @@
 import type { TokenLogprob } from '../../core/contract/logprobs.ts';
+import type { ToolCall } from '../../core/contract/tools.ts';
 import type { FinishReason, GenerationResult, Usage } from '../../core/job-contract.ts';
 import { chatLogprobs, completionLogprobs } from './logprob-shapes.ts';
 import type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, OpenAiFinishReason } from './response-schemas.ts';
@@ -9,7 +10,7 @@ import type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, 
  * as "cut off before the model finished", so that is what they get (docs/openai.md).
  */
 export function openAiFinishReason(reason: FinishReason): OpenAiFinishReason {
-  return reason === 'stop' ? 'stop' : 'length';
+  return reason === 'cancelled' ? 'length' : reason;
 }
 
 export interface ResponseMeta {
@@ -27,6 +28,8 @@ export interface ResponseFlavor<Full, Chunk> {
   /** `logprobs`: of the tokens of `text`, when the request asked for them; `offset`: the length of the text sent before. */
   text(meta: ResponseMeta, text: string, withUsage: boolean, logprobs?: ChunkLogprobs): Chunk;
   finish(meta: ResponseMeta, reason: OpenAiFinishReason, withUsage: boolean): Chunk;
+  /** The chunks of the calls that ended the answer, sent before its finish (chat only). */
+  toolCalls?(meta: ResponseMeta, calls: ToolCall[], withUsage: boolean): Chunk[];
   usage(meta: ResponseMeta, usage: Usage): Chunk;
 }
 
@@ -78,7 +81,7 @@ export const chatFlavor: ResponseFlavor<ChatCompletion, ChatCompletionChunk> = {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: result.text, refusal: null },
+        message: chatMessage(result),
         logprobs: result.logprobs ? chatLogprobs(result.logprobs) : null,
         finish_reason: openAiFinishReason(result.finish_reason),
       },
@@ -103,5 +106,29 @@ export const chatFlavor: ResponseFlavor<ChatCompletion, ChatCompletionChunk> = {
     choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reason }],
     ...nullUsage(withUsage),
   }),
+  // As OpenAI streams a call: a first delta names it, the next carries its arguments.
+  toolCalls: (meta, calls, withUsage) =>
+    calls.flatMap((call, index) =>
+      [
+        { index, id: call.id, type: 'function' as const, function: { name: call.name, arguments: '' } },
+        { index, function: { arguments: call.arguments } },
+      ].map((delta) => ({
+        ...meta,
+        object: 'chat.completion.chunk' as const,
+        choices: [{ index: 0, delta: { tool_calls: [delta] }, logprobs: null, finish_reason: null }],
+        ...nullUsage(withUsage),
+      })),
+    ),
   usage: (meta, usage) => ({ ...meta, object: 'chat.completion.chunk', choices: [], usage: usageOf(usage) }),
 };
+
+/** The assistant's message: its text, and the calls it made (content is then null when it wrote nothing else, as OpenAI's). */
+function chatMessage(result: GenerationResult): ChatCompletion['choices'][number]['message'] {
+  if (!result.tool_calls) return { role: 'assistant', content: result.text, refusal: null };
+  return {
+    role: 'assistant',
+    content: result.text === '' ? null : result.text,
+    refusal: null,
+    tool_calls: result.tool_calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+  };
+}

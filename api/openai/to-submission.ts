@@ -1,5 +1,6 @@
 import { toJobPenalties, type PenaltyRequest } from '../../core/contract/penalties.ts';
 import { toJobResponseFormat, type ResponseFormatRequest } from '../../core/contract/response-format.ts';
+import { toJobTools } from '../../core/contract/tools.ts';
 import { AppError, badRequest } from '../../core/errors.ts';
 import { DEFAULT_PRIORITY, type ChatMessage, type RequestLimits, type Sampling } from '../../core/job-contract.ts';
 import type { Submission } from '../job-service.ts';
@@ -85,20 +86,55 @@ export function completionJob(request: CompletionRequest, limits: RequestLimits,
   };
 }
 
-const textOf = (content: ChatRequestMessage['content']) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
+const textOf = (content: NonNullable<ChatRequestMessage['content']>) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
 
 export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
-  const messages: ChatMessage[] = request.messages.map((message) => ({
-    role: message.role === 'developer' ? 'system' : message.role,
-    content: textOf(message.content),
-  }));
+  const messages = toJobMessages(request.messages);
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   const submission = chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages');
+  const tools = toJobTools(request, submission.sampling.response_format);
+  const sampling = withLogprobs(submission.sampling, chatLogprobs(request));
   return {
-    submission: { ...submission, sampling: withLogprobs(submission.sampling, chatLogprobs(request)) },
+    submission: { ...submission, sampling: tools ? { ...sampling, tools } : sampling },
     choices: request.n ?? 1,
     ...streaming(request),
   };
+}
+
+/**
+ * The conversation as a job's messages. An assistant's calls keep their ids, so that each `tool`
+ * message is shown to the model as the result of the call it answers, which must be an earlier one.
+ */
+function toJobMessages(messages: readonly ChatRequestMessage[]): ChatMessage[] {
+  const calls = new Set<string>();
+  return messages.map((message, i): ChatMessage => {
+    if (message.role === 'tool') {
+      if (!calls.has(message.tool_call_id)) {
+        throw badRequest('invalid_value', `messages[${i}].tool_call_id: ${message.tool_call_id} is not the id of a call in an earlier assistant message`, `messages[${i}].tool_call_id`);
+      }
+      return { role: 'tool', content: textOf(message.content), tool_call_id: message.tool_call_id };
+    }
+    if (message.role !== 'assistant') return { role: message.role === 'developer' ? 'system' : message.role, content: textOf(message.content) };
+    const toolCalls = (message.tool_calls ?? []).map((call, j) => {
+      if (!isJson(call.function.arguments)) {
+        throw badRequest('invalid_value', `messages[${i}].tool_calls[${j}].function.arguments must be JSON text`, `messages[${i}].tool_calls[${j}].function.arguments`);
+      }
+      calls.add(call.id);
+      return { id: call.id, name: call.function.name, arguments: call.function.arguments };
+    });
+    if (message.content == null && toolCalls.length === 0) throw badRequest('invalid_value', `messages[${i}]: an assistant message needs content or tool_calls`, `messages[${i}].content`);
+    const content = message.content == null ? '' : textOf(message.content);
+    return toolCalls.length > 0 ? { role: 'assistant', content, tool_calls: toolCalls } : { role: 'assistant', content };
+  });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How many alternatives per token a chat request asks for, or undefined for no logprobs. */
@@ -128,7 +164,7 @@ export function chatSubmission(
   param: string,
 ): Submission {
   checkModel(request, modelId);
-  const chars = messages.reduce((sum, message) => sum + message.content.length, 0);
+  const chars = messages.reduce((sum, message) => sum + message.content.length + (message.tool_calls?.reduce((n, call) => n + call.arguments.length, 0) ?? 0), 0);
   if (chars > limits.maxPromptChars) {
     throw badRequest('prompt_too_long', `${param} hold ${chars} characters of text in all; at most ${limits.maxPromptChars} are accepted`, param);
   }

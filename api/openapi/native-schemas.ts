@@ -26,7 +26,9 @@ export const timingsSchema = z.object({
 
 export const generationResultSchema = z.object({
   text: z.string(),
-  finish_reason: z.enum(FINISH_REASONS).describe('`cancelled`: stopped by a cancel; `text` holds what was generated until then.'),
+  finish_reason: z
+    .enum(FINISH_REASONS)
+    .describe('`cancelled`: stopped by a cancel; `text` holds what was generated until then. `tool_calls`: the model called functions (chat with tools).'),
   usage: usageSchema,
   model: z.string(),
   cached: z.boolean().describe('Answered from the result cache.'),
@@ -40,6 +42,10 @@ export const jobResultSchema = generationResultSchema.extend({
     .optional()
     .describe('Embedding jobs: one vector per input, float32 little-endian in base64, as stored (POST /api/v1/embeddings answers numbers by default).'),
   dimensions: z.number().int().optional().describe('Embedding jobs: the length of every vector.'),
+  tool_calls: z
+    .array(z.object({ id: z.string(), name: z.string(), arguments: z.string().describe('JSON text.') }))
+    .optional()
+    .describe('Jobs of chat completions with tools that ended in calls (`finish_reason: tool_calls`): the functions called, in order.'),
 });
 
 const links = z.object({ self: z.string(), events: z.string() });

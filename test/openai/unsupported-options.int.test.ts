@@ -22,8 +22,6 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
   });
 
   it.each([
-    ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools'],
-    ['tool_choice', { tool_choice: 'auto' }, 'tool_choice'],
     ['functions', { functions: [{ name: 'f' }] }, 'functions'],
     ['function_call', { function_call: 'auto' }, 'function_call'],
   ])('answers 400 unsupported_value for %s in chat', async (_name, extra, param) => {
@@ -89,7 +87,12 @@ describe('POST /v1/chat/completions and /v1/completions with what this server do
   });
 
   it.each([
-    ['a tool message', { messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }] }, 'messages[0].role'],
+    ['a tool message that answers no call', { messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }] }, 'messages[0].tool_call_id'],
+    ['tool_choice without tools', { tool_choice: 'auto' }, 'tool_choice'],
+    ['a tool that is not a function', { tools: [{ type: 'retrieval' }] }, 'tools[0].type'],
+    ['a function name with a space', { tools: [{ type: 'function', function: { name: 'get weather' } }] }, 'tools[0].function.name'],
+    ['arguments that are not a JSON object', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] }, 'tools[0].function.parameters'],
+    ['a call whose arguments are not JSON', { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{' } }] }] }, 'messages[1].tool_calls[0].function.arguments'],
     ['an image part', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] }] }, 'messages[0].content'],
     ['no messages', { messages: [] }, 'messages'],
     ['max_tokens of 0', { max_tokens: 0 }, 'max_tokens'],

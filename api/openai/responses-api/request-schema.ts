@@ -12,6 +12,9 @@ import { only, samplingFields, UNSUPPORTED_OPTIONS } from '../request-schemas.ts
 /** The Responses API's options accepted only at their neutral value (`unsupported_value` otherwise). */
 export const RESPONSES_UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   ...UNSUPPORTED_OPTIONS,
+  // Tools are served on chat completions; the Responses API's own tool items are not.
+  'tools',
+  'tool_choice',
   // Chat completions have logprobs; the Responses API does not yet.
   'top_logprobs',
   'text',
@@ -128,7 +131,7 @@ export function responseRequestSchema(limits: RequestLimits) {
         z.strictObject({ effort: z.null().nullish(), summary: z.null().nullish(), generate_summary: z.null().nullish() }),
         'Only null: reasoning effort and summaries are not supported.',
       ),
-      tools: only(z.array(z.unknown()).max(0), 'Tools are not supported.'),
+      tools: only(z.array(z.unknown()).max(0), 'Not supported here: send tools to /v1/chat/completions.'),
       tool_choice: only(z.literal('none'), 'Only "none" is supported.'),
       top_logprobs: only(z.literal(0), 'Only 0 is supported.'),
       truncation: only(z.literal('disabled'), 'Only "disabled": an input longer than the context fails (prompt_too_long), it is never shortened.'),
