@@ -80,7 +80,7 @@ describe('tools through the official openai client (stories260K)', () => {
     const [streamedCall] = streamed.choices[0]?.message.tool_calls ?? [];
     const [wholeCall] = whole.choices[0]?.message.tool_calls ?? [];
     // Two jobs (uncached), so two ids; the same greedy call.
-    const named = (call: typeof streamedCall) => (call?.type === 'function' ? { name: call.function.name, arguments: call.function.arguments } : undefined);
+    const named = (call: OpenAI.ChatCompletionMessageToolCall | undefined) => (call?.type === 'function' ? { name: call.function.name, arguments: call.function.arguments } : undefined);
     expect(named(streamedCall)).toEqual(named(wholeCall));
     expect(named(streamedCall)).toBeDefined();
     expect(streamedCall?.type === 'function' && Weather.parse(streamedCall.function.parsed_arguments)).toBeTruthy();
