@@ -11,6 +11,7 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { isOpenPath } from '../../api/request-guard/public-paths.ts';
 import { configSchema, loadConfig, type Config } from '../../core/config.ts';
@@ -28,36 +29,85 @@ interface K8sObject {
   data?: Record<string, string>;
 }
 
-/** The schema of every kind the manifests may contain. A kind missing here fails the check, never skips it. */
-const VALIDATORS: Record<string, new (data: any) => { validate(): void }> = {
-  'v1/ConfigMap': ConfigMap,
-  'v1/Namespace': Namespace,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'networking.k8s.io/v1/Ingress': Ingress,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
-  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+/**
+ * The schema of every kind the manifests may contain: the kubernetes-models class that validates
+ * it, and its module, whose TypeScript declarations list the fields the kind has. A kind missing
+ * here fails the check, never skips it.
+ */
+const MODELS: Record<string, { model: new (data: any) => { validate(): void }; module: string }> = {
+  'v1/ConfigMap': { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap' },
+  'v1/Namespace': { model: Namespace, module: 'kubernetes-models/v1/Namespace' },
+  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, module: 'kubernetes-models/v1/PersistentVolumeClaim' },
+  'v1/Secret': { model: Secret, module: 'kubernetes-models/v1/Secret' },
+  'v1/Service': { model: Service, module: 'kubernetes-models/v1/Service' },
+  'apps/v1/Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment' },
+  'networking.k8s.io/v1/Ingress': { model: Ingress, module: 'kubernetes-models/networking.k8s.io/v1/Ingress' },
+  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy' },
+  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, module: 'kubernetes-models/policy/v1/PodDisruptionBudget' },
+  'keda.sh/v1alpha1/ScaledObject': { model: ScaledObject, module: '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject' },
+  'keda.sh/v1alpha1/TriggerAuthentication': { model: TriggerAuthentication, module: '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication' },
 };
+
+const declarations = (module: string) => repo('node_modules', `${module}.d.ts`);
+let program: ts.Program | undefined;
+
+/**
+ * Fields the kind does not have (a misspelt `livenesProbe`, a KEDA option in the wrong place): the
+ * schemas accept unknown fields, and Kubernetes drops them with at most a warning, so the typed
+ * declarations of the same models are walked instead. Maps (labels, data, resource quantities,
+ * trigger metadata) take any key.
+ */
+function unknownFields(object: K8sObject, module: string, where: string): string[] {
+  program ??= ts.createProgram(Object.values(MODELS).map((m) => declarations(m.module)), {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  });
+  const checker = program.getTypeChecker();
+  const file = program.getSourceFile(declarations(module));
+  const moduleSymbol = file && checker.getSymbolAtLocation(file);
+  const declared = moduleSymbol && checker.getExportsOfModule(moduleSymbol).find((s) => s.name === `I${object.kind}`);
+  if (!declared) return [`${where}: no declaration I${object.kind} in ${module}`];
+  const problems: string[] = [];
+  const walk = (value: unknown, type: ts.Type, path: string) => {
+    if (value === null || typeof value !== 'object') return;
+    type = checker.getNonNullableType(type);
+    if (Array.isArray(value)) {
+      const element = checker.isArrayType(type) ? checker.getTypeArguments(type as ts.TypeReference)[0] : undefined;
+      if (element) value.forEach((item, i) => walk(item, element, `${path}[${i}]`));
+      return;
+    }
+    const objects = type.isUnion() ? type.types.filter((t) => t.getFlags() & ts.TypeFlags.Object) : [type];
+    const shape = objects.length === 1 ? objects[0]! : undefined;
+    if (!shape || checker.getIndexInfosOfType(shape).length > 0 || checker.getPropertiesOfType(shape).length === 0) return;
+    for (const [key, field] of Object.entries(value)) {
+      const property = shape.getProperty(key);
+      if (property) walk(field, checker.getTypeOfSymbol(property), `${path}.${key}`);
+      else problems.push(`${where}: unknown field ${path}.${key}`);
+    }
+  };
+  walk(object, checker.getDeclaredTypeOfSymbol(declared), object.kind);
+  return problems;
+}
 
 /** Schema problems of each object, `Kind/name: message`; an empty list when all are valid. */
 function schemaProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const object of objects) {
     const where = `${object.kind}/${object.metadata?.name}`;
-    const Model = VALIDATORS[`${object.apiVersion}/${object.kind}`];
-    if (!Model) {
-      problems.push(`${where}: no schema for ${object.apiVersion} ${object.kind} (add its kubernetes-models class to VALIDATORS)`);
+    const known = MODELS[`${object.apiVersion}/${object.kind}`];
+    if (!known) {
+      problems.push(`${where}: no schema for ${object.apiVersion} ${object.kind} (add its kubernetes-models class to MODELS)`);
       continue;
     }
     try {
-      new Model(structuredClone(object)).validate();
+      new known.model(structuredClone(object)).validate();
     } catch (error) {
       problems.push(`${where}: ${(error as Error).message}`);
     }
+    problems.push(...unknownFields(object, known.module, where));
   }
   return problems;
 }
@@ -175,15 +225,20 @@ afterAll(async () => {
 });
 
 describe('the schema check', () => {
-  it('catches a field of the wrong type and a kind it has no schema for', () => {
+  it('catches a field of the wrong type, a misspelt field and a kind it has no schema for', () => {
     const objects = structuredClone(rendered.dev.objects);
     const api = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'llmo-api')!;
     api.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+    api.spec.template.spec.containers[0].livenesProbe = api.spec.template.spec.containers[0].livenessProbe;
+    const scaler = objects.find((o) => o.kind === 'ScaledObject')!;
+    scaler.spec.advanced.horizontalPodAutoscalerConfig.behaviour = scaler.spec.advanced.horizontalPodAutoscalerConfig.behavior;
     objects.push({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'llmo' } });
-    const problems = schemaProblems(objects);
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^Deployment\/llmo-api: .*containerPort must be integer/);
-    expect(problems[1]).toMatch(/^PodMonitor\/llmo: no schema for monitoring\.coreos\.com\/v1 PodMonitor/);
+    expect(schemaProblems(objects)).toEqual([
+      expect.stringMatching(/^Deployment\/llmo-api: .*containerPort must be integer/),
+      'Deployment/llmo-api: unknown field Deployment.spec.template.spec.containers[0].livenesProbe',
+      'ScaledObject/llmo-worker: unknown field ScaledObject.spec.advanced.horizontalPodAutoscalerConfig.behaviour',
+      expect.stringMatching(/^PodMonitor\/llmo: no schema for monitoring\.coreos\.com\/v1 PodMonitor/),
+    ]);
   });
 });
 
