@@ -401,6 +401,8 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
       expect(k().role(role).spec.strategy.rollingUpdate.maxUnavailable, role).toBe(0);
     }
     expect(k().role('worker').spec.replicas, 'KEDA owns the number of workers').toBeUndefined();
+    // A new worker loads its model after /health first answers: give it time before an old one stops.
+    expect(k().role('worker').spec.minReadySeconds).toBeGreaterThanOrEqual(30);
   });
 
   it('gives every container requests and limits of CPU and memory, requests within limits', () => {
