@@ -101,9 +101,9 @@ describe('the official openai client against /v1', () => {
   });
 
   it('raises OpenAI errors for unsupported options, with the parameter named', async () => {
-    const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], tool_choice: 'auto' }).catch((e: unknown) => e);
+    const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], function_call: 'auto' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tool_choice');
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('function_call');
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('unsupported_value');
     const missing = await client.completions.create({ model: 'gpt-4o-mini', prompt: 'Hi' }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
