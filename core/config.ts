@@ -118,8 +118,12 @@ export const configSchema = z.object({
   KEEP_FAILED_SECONDS: int(0).default(604_800),
   /** ...and at most this many. Default `10000`. */
   KEEP_FAILED_COUNT: int(0).default(10_000),
-  /** How long an active job's lock lives without renewal before BullMQ calls it stalled (ms). Default `30000`. */
-  JOB_LOCK_MS: int(1000).default(30_000),
+  /**
+   * How long an active job's lock lives without renewal before BullMQ calls it stalled (ms); renewals
+   * and stalled checks follow from it (core/job-locks.ts). A dead worker's jobs run again within
+   * about this plus a fifth. Default `5000`.
+   */
+  JOB_LOCK_MS: int(1000).default(5000),
   /** Times a job may stall (its worker died) before it fails. Default `2`. */
   MAX_STALLED_COUNT: int(0).default(2),
   /**

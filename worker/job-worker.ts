@@ -1,6 +1,7 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
+import { jobLockOptions } from '../core/job-locks.ts';
 import { AdmissionTrigger } from '../core/fair/admission-trigger.ts';
 import { FairQueue } from '../core/fair/fair-queue.ts';
 import type { GenerationResult, JobData } from '../core/job-contract.ts';
@@ -33,8 +34,7 @@ export function createJobWorker(options: JobWorkerOptions): Worker<JobData, Gene
       prefix: config.REDIS_PREFIX,
       name: options.workerId,
       concurrency: options.concurrency,
-      lockDuration: config.JOB_LOCK_MS,
-      stalledInterval: config.JOB_LOCK_MS,
+      ...jobLockOptions(config.JOB_LOCK_MS),
       maxStalledCount: config.MAX_STALLED_COUNT,
     },
   );

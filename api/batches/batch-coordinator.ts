@@ -4,6 +4,7 @@ import { WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BATCH_JOB, batchQueueName, type BatchJobData, type BatchQueue } from '../../core/batch-queue.ts';
 import type { Config } from '../../core/config.ts';
+import { jobLockOptions } from '../../core/job-locks.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BatchRun, type BatchRunDeps } from './batch-run.ts';
 
@@ -34,8 +35,7 @@ export class BatchCoordinator {
       // Which process coordinates a batch: Bull Board shows it as the job's worker.
       name: `api-${hostname()}-${process.pid}`,
       concurrency: config.BATCH_COORDINATORS,
-      lockDuration: config.JOB_LOCK_MS,
-      stalledInterval: config.JOB_LOCK_MS,
+      ...jobLockOptions(config.JOB_LOCK_MS),
       // Taking a batch over is safe however often it happens: it resumes, it does not restart.
       maxStalledCount: 1_000_000,
       autorun: false,

@@ -6,8 +6,6 @@ import type { RoleProcess } from '../support/processes.ts';
 import { ChaosCluster, recordFigures, sleep } from './support/cluster.ts';
 
 const LINES = 500;
-/** Short locks, so a killed coordinator's batch and a killed worker's lines are taken over in seconds (as in worker-kill). */
-const LOCK_MS = 5000;
 
 const FINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
@@ -16,7 +14,9 @@ describe('a 500-line batch through a worker kill, a kill of its API process, and
   const workers: RoleProcess[] = [];
 
   beforeAll(async () => {
-    cluster = await ChaosCluster.start({ JOB_LOCK_MS: String(LOCK_MS), CACHE_TTL_SECONDS: '0' });
+    // Production's lock settings (JOB_LOCK_MS 5 s): a killed coordinator's batch and a killed
+    // worker's lines are taken over in seconds.
+    cluster = await ChaosCluster.start({ CACHE_TTL_SECONDS: '0' });
     workers.push(await cluster.startWorker(), await cluster.startWorker());
   });
   afterAll(async () => {
