@@ -23,6 +23,7 @@ import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
 import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
+import { ReplicaAck } from './replica-ack.ts';
 import { TenantDirectory } from './request-guard/tenant-directory.ts';
 import { StreamCap } from './stream-cap.ts';
 import { TenantJobPrune } from './tenant-job-prune.ts';
@@ -91,6 +92,8 @@ export async function startApiService(config: Config, target: RedisTarget, logge
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
     quotas,
+    // The queue's own connection: WAIT confirms what the connection it runs on wrote.
+    replicaAck: new ReplicaAck(redis, config.REDIS_MIN_REPLICAS_ACK, config.REDIS_REPLICA_ACK_TIMEOUT_MS),
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
   const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(target, 'worker', logger, 'api-streams'), keys });
