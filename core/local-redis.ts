@@ -48,6 +48,8 @@ export interface LocalRedisOptions {
    * answers 503) instead of growing until the machine kills it.
    */
   maxMemory?: string;
+  /** Port of a primary on 127.0.0.1 to replicate (benchmarks and tests of replication). Default: none, a primary. */
+  replicaOf?: number;
 }
 
 /** A private `redis-server` child process: for `npm start` without Redis, tests and benchmarks. */
@@ -89,6 +91,7 @@ export class LocalRedis {
       '--maxmemory-policy', 'noeviction',
       '--appendonly', this.options.appendOnly ? 'yes' : 'no',
       '--appendfsync', 'everysec',
+      ...(this.options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(this.options.replicaOf), '--repl-diskless-sync-delay', '0']),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
