@@ -7,7 +7,7 @@
  * in `--rounds` rounds, times `POST /api/v1/jobs` with one client at a time (`--sequential`
  * requests: the latency one request pays) and with `--clients` clients at once (`--concurrent`
  * requests: where one WAIT serves several submissions). Prints one JSON line per setting and load,
- * with p50/p95/p99 in ms and requests per second, the median over the rounds.
+ * with p50/p95/p99 in ms, requests per second and WAITs per submission, the median over the rounds.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -79,15 +79,20 @@ try {
   // Warm both (JIT, connections) before anything counts.
   for (const client of apis.values()) await submit(client, 200, clients);
 
-  const results = new Map<string, { p50: number[]; p95: number[]; p99: number[]; perSecond: number[] }>();
+  // WAITs Redis ran, from INFO commandstats: how many submissions one WAIT served.
+  const admin = new Redis(primary.url);
+  const waits = async () => Number(/^cmdstat_wait:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
+  const results = new Map<string, { p50: number[]; p95: number[]; p99: number[]; perSecond: number[]; waitsPerSubmission: number[] }>();
   for (let round = 0; round < rounds; round += 1) {
     // ABBA order: whatever drifts during the run (the queues grow, the machine's other load) weighs on both alike.
     const order = round % 2 === 0 ? [...apis] : [...apis].reverse();
     for (const [ack, client] of order) {
       for (const [load, count, parallel] of [['sequential', Number(values.sequential), 1], ['concurrent', Number(values.concurrent), clients]] as const) {
+        const waitsBefore = await waits();
         const { ms, perSecond } = await submit(client, count, parallel);
         const key = `${ack}/${load}`;
-        const entry = results.get(key) ?? { p50: [], p95: [], p99: [], perSecond: [] };
+        const entry = results.get(key) ?? { p50: [], p95: [], p99: [], perSecond: [], waitsPerSubmission: [] };
+        entry.waitsPerSubmission.push(((await waits()) - waitsBefore) / count);
         entry.p50.push(percentile(ms, 50));
         entry.p95.push(percentile(ms, 95));
         entry.p99.push(percentile(ms, 99));
@@ -96,6 +101,7 @@ try {
       }
     }
   }
+  admin.disconnect();
   const round2 = (value: number) => Math.round(value * 100) / 100;
   for (const [key, entry] of results) {
     const [ack, load] = key.split('/');
@@ -107,6 +113,7 @@ try {
         p95Ms: round2(median(entry.p95)),
         p99Ms: round2(median(entry.p99)),
         perSecond: Math.round(median(entry.perSecond)),
+        waitsPerSubmission: round2(median(entry.waitsPerSubmission)),
         rounds,
         cpus: os.cpus().length,
       })}\n`,
