@@ -180,6 +180,7 @@ export class JobService {
       if (!confirmed && !coalesced && job.id) await this.withdrawUnconfirmed(job.id, job);
     }
     if (!confirmed) {
+      this.metrics.jobsUnconfirmed.inc({ queue: this.deps.queue.name });
       throw unavailable(
         'redis_replication_timeout',
         `the job was not accepted: fewer than ${replicaAck.replicas} Redis replica(s) confirmed it within ${replicaAck.timeoutMs} ms; retry shortly`,
