@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/replica-ack.ts`: what `REDIS_MIN_REPLICAS_ACK=1` adds to a submission's latency.
+ * `npm run bench:replica-ack` (`-- --rounds 6`): what `REDIS_MIN_REPLICAS_ACK=1` adds to a submission's latency.
  *
  * Starts a private primary and one replica (redis-server, loopback) and two API processes from the
  * sources, one with `REDIS_MIN_REPLICAS_ACK=0` and one with `1`, each on its own key prefix, no
