@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from './logger.ts';
-import type { RedisTarget } from './redis-target.ts';
+import { describeTarget, type RedisTarget } from './redis-target.ts';
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -132,7 +132,11 @@ export async function resolveRedis(
   configured: RedisTarget | undefined,
   logger: Logger,
 ): Promise<{ target: RedisTarget; stop: () => Promise<void> }> {
-  if (configured) return { target: configured, stop: async () => undefined };
+  if (configured) {
+    // Which primary a connection reaches changes with failovers: the log says whom it asks.
+    if (typeof configured !== 'string') logger.info({ redis: describeTarget(configured) }, 'Redis through Sentinel');
+    return { target: configured, stop: async () => undefined };
+  }
   if (await redisAnswers('127.0.0.1', 6379)) {
     logger.info('REDIS_URL not set; using the Redis on 127.0.0.1:6379');
     return { target: 'redis://127.0.0.1:6379', stop: async () => undefined };
