@@ -50,6 +50,11 @@ export class SentinelSet {
     return Number(port);
   }
 
+  /** Runs `command` on a fresh client of the current primary. */
+  async onPrimary<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    return await this.ask(await this.primaryPort(), command);
+  }
+
   /** Kills a data node at once, as a host that dies: no AOF rewrite, no goodbye to the replica. */
   async kill(port: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const node = this.nodes.get(port);
