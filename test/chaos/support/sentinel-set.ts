@@ -31,12 +31,28 @@ export class SentinelSet {
     const primary = await set.startNode(await freePort());
     await set.startNode(await freePort(), primary);
     for (let i = 0; i < 3; i += 1) await set.startSentinel(primary, i);
-    // A failover needs the sentinels to know the replica and each other (their hello messages, every 2 s).
-    await set.until('sentinels that know the replica and each other', async () => {
-      const views = await Promise.all(set.sentinels.map((s) => set.ask(s.port, async (r) => [await r.call('SENTINEL', 'REPLICAS', MASTER_NAME), await r.call('SENTINEL', 'SENTINELS', MASTER_NAME)])));
-      return views.every(([replicas, sentinels]) => (replicas as unknown[]).length === 1 && (sentinels as unknown[]).length === 2);
-    });
+    await set.untilHealthy();
     return set;
+  }
+
+  /**
+   * Until a failover can happen: every sentinel names the same primary, knows the two others (their
+   * hello messages come every 2 s) and sees one replica up with its link to the primary in sync.
+   */
+  async untilHealthy(): Promise<void> {
+    await this.until('sentinels that agree on the primary and see its replica in sync', async () => {
+      const views = await Promise.all(
+        this.sentinels.map((s) =>
+          this.ask(s.port, async (r) => ({
+            primary: ((await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[])[1],
+            replicas: ((await r.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as string[][]).map(fields),
+            sentinels: ((await r.call('SENTINEL', 'SENTINELS', MASTER_NAME)) as unknown[]).length,
+          })),
+        ),
+      );
+      const healthy = (replica: Record<string, string>) => replica.flags === 'slave' && replica['master-link-status'] === 'ok';
+      return views.every((v) => v.primary === views[0]?.primary && v.sentinels === 2 && v.replicas.filter(healthy).length === 1);
+    });
   }
 
   /** What the processes are configured with. */
@@ -139,4 +155,11 @@ export class SentinelSet {
     child.on('error', () => undefined);
     return child;
   }
+}
+
+/** A reply of `key, value, key, value, …` as an object. */
+function fields(flat: string[]): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) entries[flat[i]!] = flat[i + 1]!;
+  return entries;
 }
