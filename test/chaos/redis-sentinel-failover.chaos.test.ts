@@ -185,6 +185,7 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
     recordFigures(`redis-sentinel-failover-ack-${minReplicasAck}`, figures);
 
     // Every job was either accepted or refused with a 503 to retry, never an error of ours or a hang.
+    if (accepted.size !== JOBS) console.log(apis.map((api) => api.lines.slice(-30).join('\n')).join('\n----\n'));
     expect(accepted.size, 'jobs accepted').toBe(JOBS);
     for (const a of refused) {
       expect(a, 'refused submission').toMatchObject({ status: 503 });
