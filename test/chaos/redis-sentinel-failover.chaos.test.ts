@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../core/local-redis.ts';
 import { SHARED_TINY_MODEL } from '../../core/model/model-naming.ts';
 import { READY_LINE, spawnRole, stopRole, type RoleProcess } from '../support/processes.ts';
@@ -13,7 +13,7 @@ const JOBS = 200;
 const CLIENTS = 8;
 /** The primary is killed once this many jobs were accepted: mid-run, with jobs waiting, running and done. */
 const KILL_AFTER = 70;
-/** Bounds that keep a broken build from hanging CI: each run takes about 15 s when it works. */
+/** Bounds that keep a broken build from hanging CI: each run takes about 20 s when it works. */
 const PHASE_MS = 25_000;
 const ACK_TIMEOUT_MS = 500;
 /** How long the promoted primary runs alone before the old one is back as its replica: jobs then have no second copy. */
@@ -32,38 +32,27 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const byCode = (attempts: Attempt[]) =>
   attempts.reduce<Record<string, number>>((counts, a) => ({ ...counts, [`${a.status} ${a.code ?? ''}`.trim()]: (counts[`${a.status} ${a.code ?? ''}`.trim()] ?? 0) + 1 }), {});
 
-/** Jobs of the queue in every state, on the current primary. */
-const jobsIn = (sentinels: SentinelSet, prefix: string) =>
-  sentinels.onPrimary(async (redis) => {
-    const queue = `${prefix}:generate`;
-    const counts = await Promise.all([
-      redis.zcard(`${queue}:completed`),
-      redis.zcard(`${queue}:failed`),
-      redis.llen(`${queue}:wait`),
-      redis.llen(`${queue}:active`),
-      redis.zcard(`${queue}:prioritized`),
-      redis.zcard(`${queue}:delayed`),
-    ]);
-    return counts.reduce((sum, n) => sum + n, 0);
+describe('a Redis primary SIGKILLed under Sentinel while two API processes accept jobs', () => {
+  let set: SentinelSet | undefined;
+  const processes: RoleProcess[] = [];
+
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((proc) => stopRole(proc, 3000)));
+    await set?.stop();
+    set = undefined;
   });
 
-describe('a Redis primary SIGKILLed under Sentinel while two API processes accept jobs', () => {
-  let sentinels: SentinelSet;
-  let worker: RoleProcess;
-  let env: Record<string, string>;
-  let setupMs: number;
-  const apis: RoleProcess[] = [];
-
-  // One set and one worker for both runs: the second failover goes back to the first primary,
-  // which the first run brought back as a replica.
-  beforeAll(async () => {
+  /** A primary, a replica and three sentinels; a worker and two APIs on them; 200 jobs; the primary killed and restarted as a replica. */
+  async function run(minReplicasAck: number) {
     const setupStarted = Date.now();
-    sentinels = await SentinelSet.start({ downAfterMs: 1000 });
+    set = await SentinelSet.start({ downAfterMs: 1000 });
+    const sentinels = set;
     const modelsDir = path.join(sentinels.dir, 'models');
     mkdirSync(modelsDir);
-    env = {
+    const env = {
       ...sentinels.env,
       REDIS_PREFIX: `chaos-${randomUUID().slice(0, 8)}`,
+      REDIS_MIN_REPLICAS_ACK: String(minReplicasAck),
       REDIS_REPLICA_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),
       MODEL: SHARED_TINY_MODEL,
       MODELS_DIR: modelsDir,
@@ -77,31 +66,13 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
       RATE_LIMIT_REQUESTS: '0',
       LOG_LEVEL: 'info',
     };
-    worker = spawnRole('worker', env);
-    await worker.waitForLine(READY_LINE.worker, 90_000);
-    setupMs = Date.now() - setupStarted;
-  });
-
-  afterEach(async () => {
-    await Promise.all(apis.splice(0).map((proc) => stopRole(proc, 3000)));
-  });
-
-  afterAll(async () => {
-    if (worker) await stopRole(worker, 3000);
-    await sentinels?.stop();
-  });
-
-  /** Two APIs with the setting; 200 jobs; the primary killed, a replica promoted, the old primary back as its replica. */
-  async function run(minReplicasAck: number) {
-    // The previous run's failover is over: the primary has its replica in sync, the sentinels agree.
-    await sentinels.untilHealthy();
-    const apiStarted = Date.now();
+    const worker = spawnRole('worker', env);
     const ports = [await freePort(), await freePort()];
-    apis.push(...ports.map((port) => spawnRole('api', { ...env, REDIS_MIN_REPLICAS_ACK: String(minReplicasAck), HOST: '127.0.0.1', PORT: String(port) })));
-    await Promise.all(apis.map((api) => api.waitForLine(READY_LINE.api)));
+    const apis = ports.map((port) => spawnRole('api', { ...env, HOST: '127.0.0.1', PORT: String(port) }));
+    processes.push(worker, ...apis);
+    await Promise.all([worker.waitForLine(READY_LINE.worker, 90_000), ...apis.map((api) => api.waitForLine(READY_LINE.api))]);
     const bases = ports.map((port) => `http://127.0.0.1:${port}`);
-    const apisStartMs = Date.now() - apiStarted;
-    const jobsBefore = await jobsIn(sentinels, env.REDIS_PREFIX!);
+    const setupMs = Date.now() - setupStarted;
 
     const attempts: Attempt[] = [];
     const accepted = new Map<number, string>();
@@ -151,7 +122,18 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
     }
     // Jobs in Redis beyond those acknowledged: refused (503) while being written, yet kept or brought
     // back by the failover, they run with no one waiting (docs/reliability.md).
-    const jobsInRedis = (await jobsIn(sentinels, env.REDIS_PREFIX!)) - jobsBefore;
+    const jobsInRedis = await sentinels.onPrimary(async (redis) => {
+      const queue = `${env.REDIS_PREFIX}:generate`;
+      const counts = await Promise.all([
+        redis.zcard(`${queue}:completed`),
+        redis.zcard(`${queue}:failed`),
+        redis.llen(`${queue}:wait`),
+        redis.llen(`${queue}:active`),
+        redis.zcard(`${queue}:prioritized`),
+        redis.zcard(`${queue}:delayed`),
+      ]);
+      return counts.reduce((sum, n) => sum + n, 0);
+    });
     const missing = [...states.values()].filter((state) => state === 'missing').length;
     const refused = attempts.filter((a) => a.status !== 202);
     const unavailable = refused.filter((a) => a.code === 'redis_unavailable');
@@ -179,13 +161,12 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
       replicaBackAfterKillMs: restartedAt - killedAt,
       acceptLatencyMedianMs: Math.round(median(attempts.filter((a) => a.status === 202).map((a) => a.ms))!),
       setupMs,
-      apisStartMs,
       runMs: Date.now() - started,
     };
     recordFigures(`redis-sentinel-failover-ack-${minReplicasAck}`, figures);
 
     // Every job was either accepted or refused with a 503 to retry, never an error of ours or a hang.
-    if (accepted.size !== JOBS) console.log(apis.map((api) => api.lines.slice(-30).join('\n')).join('\n----\n'));
+    if (accepted.size !== JOBS) console.log(processes.map((proc) => proc.lines.slice(-30).join('\n')).join('\n----\n'));
     expect(accepted.size, 'jobs accepted').toBe(JOBS);
     for (const a of refused) {
       expect(a, 'refused submission').toMatchObject({ status: 503 });
@@ -195,7 +176,7 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
     // takes its wait by design (up to three: docs/reliability.md); its latency is printed above.
     for (const a of unavailable) expect(a.ms, 'redis_unavailable latency').toBeLessThan(1000);
     // The processes followed the failover by themselves.
-    for (const proc of [worker, ...apis]) expect(proc.child.exitCode).toBeNull();
+    for (const proc of processes) expect(proc.child.exitCode).toBeNull();
     return figures;
   }
 
