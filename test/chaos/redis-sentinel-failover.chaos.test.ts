@@ -167,7 +167,6 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
     recordFigures(`redis-sentinel-failover-ack-${minReplicasAck}`, figures);
 
     // Every job was either accepted or refused with a 503 to retry, never an error of ours or a hang.
-    if (accepted.size !== JOBS) console.log(processes.map((proc) => proc.lines.slice(-30).join('\n')).join('\n----\n'));
     expect(accepted.size, 'jobs accepted').toBe(JOBS);
     for (const a of refused) {
       expect(a, 'refused submission').toMatchObject({ status: 503 });
@@ -181,12 +180,21 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
     return figures;
   }
 
-  it('with REDIS_MIN_REPLICAS_ACK=1, completes every job it acknowledged', { timeout: 60_000 }, async () => {
+  /** What the processes said last, when a run failed or hung: the failover leaves no other trace. */
+  const tellOnFailure = ({ onTestFailed }: { onTestFailed: (fn: () => void) => void }) =>
+    onTestFailed(() => {
+      const quiet = /"msg":"(queue|batch queue|batch coordinator|queue events) error"/;
+      for (const proc of processes) console.log(`--- ${proc.role} ${proc.child.pid}\n${proc.lines.filter((line) => !quiet.test(line)).slice(-25).join('\n')}`);
+    });
+
+  it('with REDIS_MIN_REPLICAS_ACK=1, completes every job it acknowledged', { timeout: 60_000 }, async (context) => {
+    tellOnFailure(context);
     const figures = await run(1);
     expect(figures.lost).toBe(0);
   });
 
-  it('with REDIS_MIN_REPLICAS_ACK=0, follows the failover too and reports the jobs lost (a measured figure)', { timeout: 60_000 }, async () => {
+  it('with REDIS_MIN_REPLICAS_ACK=0, follows the failover too and reports the jobs lost (a measured figure)', { timeout: 60_000 }, async (context) => {
+    tellOnFailure(context);
     const figures = await run(0);
     // Replication is asynchronous: a job acknowledged in the instant before the kill may be gone.
     // How many is what this run measured (printed above); no fixed number can be promised. What
