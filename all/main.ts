@@ -9,6 +9,7 @@ import { listen } from '../core/http/listen.ts';
 import { BOARD_PATH } from '../core/http/paths.ts';
 import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
+import { redisTargetOf } from '../core/redis-target.ts';
 import { createLogger } from '../core/logger.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
@@ -20,11 +21,11 @@ const config = loadConfigOrExit();
 const logger = createLogger('all', config.LOG_LEVEL);
 
 await runMain(logger, async () => {
-  const redis = await resolveRedis(config.REDIS_URL, logger);
-  const worker = await startWorkerService(config, redis.url, logger);
-  const api = await startApiService(config, redis.url, logger);
+  const redis = await resolveRedis(redisTargetOf(config), logger);
+  const worker = await startWorkerService(config, redis.target, logger);
+  const api = await startApiService(config, redis.target, logger);
 
-  const boardConnection = createRedis(redis.url, 'worker', logger, 'dashboard');
+  const boardConnection = createRedis(redis.target, 'worker', logger, 'dashboard');
   const boardQueue = createQueue(config, boardConnection);
   const board = createProtectedBoard({ generate: [boardQueue], batches: [api.batchQueue] }, { config, redis: boardConnection, keys: api.deps.keys, logger });
   api.app.use(BOARD_PATH, board.router);

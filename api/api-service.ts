@@ -14,6 +14,7 @@ import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
 import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
+import type { RedisTarget } from '../core/redis-target.ts';
 import { TenantLedger } from '../core/tenants/ledger.ts';
 import { createApp } from './app.ts';
 import type { BatchQueue } from '../core/batch-queue.ts';
@@ -22,6 +23,7 @@ import type { ApiDeps } from './deps.ts';
 import { JobService } from './job-service.ts';
 import { JobStateWatcher } from './job-state-watcher.ts';
 import { JobStreamReader } from './job-stream-reader.ts';
+import { ReplicaAck } from './replica-ack.ts';
 import { TenantDirectory } from './request-guard/tenant-directory.ts';
 import { StreamCap } from './stream-cap.ts';
 import { TenantJobPrune } from './tenant-job-prune.ts';
@@ -44,9 +46,9 @@ export interface ApiService {
 }
 
 /** Builds the API's connections and app. Listening is the caller's business. */
-export async function startApiService(config: Config, redisUrl: string, logger: Logger): Promise<ApiService> {
+export async function startApiService(config: Config, target: RedisTarget, logger: Logger): Promise<ApiService> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(redisUrl, 'producer', logger, 'api-commands');
+  const redis = createRedis(target, 'producer', logger, 'api-commands');
   await waitReady(redis, 10_000);
   await assertNoEviction(redis, logger);
   const queue = createQueue(config, redis);
@@ -64,7 +66,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     logger,
   });
   const admission = new AdmissionTrigger(fair, logger);
-  const eventsConnection = createRedis(redisUrl, 'worker', logger, 'api-events');
+  const eventsConnection = createRedis(target, 'worker', logger, 'api-events');
   const events = createQueueEvents(config, eventsConnection);
   events.on('error', (error) => logger.warn({ err: error.message }, 'queue events error'));
   await events.waitUntilReady();
@@ -90,9 +92,11 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
     tombstoneTtlSeconds: tombstoneTtlSeconds(config),
     cancelFlagTtlSeconds: config.STREAM_TTL_SECONDS,
     quotas,
+    // The queue's own connection: WAIT confirms what the connection it runs on wrote.
+    replicaAck: new ReplicaAck(redis, config.REDIS_MIN_REPLICAS_ACK, config.REDIS_REPLICA_ACK_TIMEOUT_MS),
   });
   // Blocking reads (XREAD BLOCK) get a connection of their own, opened on first use.
-  const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-streams'), keys });
+  const streams = new JobStreamReader({ commands: redis, connectBlocking: () => createRedis(target, 'worker', logger, 'api-streams'), keys });
   // Clients waiting on jobs learn of their end from the queue events this process reads anyway.
   const jobStates = new JobStateWatcher({ events, queue, redis, logger, positions: fair.positions });
   const files = new DirectoryFileStore(config.FILES_DIR);
@@ -100,7 +104,7 @@ export async function startApiService(config: Config, redisUrl: string, logger: 
   const batches = startBatchSystem({
     config,
     redis,
-    connectBlocking: () => createRedis(redisUrl, 'worker', logger, 'api-batches'),
+    connectBlocking: () => createRedis(target, 'worker', logger, 'api-batches'),
     keys,
     files,
     jobs,

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isCacheable, type ResultCache } from '../core/cache.ts';
-import { conflict, notFound } from '../core/errors.ts';
+import { conflict, notFound, unavailable } from '../core/errors.ts';
 import { isFinished, type GenerationResult, type JobData, type JobInput, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
 import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
 import { EMBED_JOB, GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
 import { cachedAnswerView, jobView, tombstoneJobView, type JobView } from './job-view.ts';
+import type { ReplicaAck } from './replica-ack.ts';
 import type { QuotaGate } from './tenant-quotas.ts';
 
 /** Ids of answers served from the cache: pollable like jobs while the entry lives. */
@@ -75,6 +76,8 @@ export class JobService {
       fair: FairQueue;
       /** Tenant quotas (`TENANT_MAX_JOBS`, `TENANT_TOKENS_PER_DAY`) and the slot each job holds. */
       quotas: QuotaGate;
+      /** Replicas that must hold a job before it is acknowledged (`REDIS_MIN_REPLICAS_ACK`), on the queue's connection. */
+      replicaAck: ReplicaAck;
     },
   ) {}
 
@@ -153,10 +156,49 @@ export class JobService {
     const id = job.id ?? jobId;
     const coalesced = id !== jobId;
     if (held && !coalesced) await this.deps.fair.hold(id, submission.tenant, submission.priority);
+    await this.confirmReplicated(job, coalesced);
     if (hash) this.metrics.cacheRequests.inc({ result: coalesced ? 'coalesced' : 'miss' });
     if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name });
     else await this.raisePriority(id, submission.priority);
     return { kind: 'queued', id, job, coalesced };
+  }
+
+  /**
+   * With `REDIS_MIN_REPLICAS_ACK`, a job is acknowledged only once that many replicas hold it, so
+   * that a failover cannot lose it after its client was told it was accepted. Not confirmed in
+   * time, the submission is refused with 503 and its job removed: the client knows it was not
+   * accepted and sends it again. A job this request only joined is left alone (others hold it).
+   * The removal may itself miss the replicas; the job then reappears after a failover and runs for
+   * nobody, which costs work but loses nothing (docs/reliability.md).
+   */
+  private async confirmReplicated(job: Job<JobData, GenerationResult>, coalesced: boolean): Promise<void> {
+    const { replicaAck } = this.deps;
+    let confirmed = false;
+    try {
+      confirmed = await replicaAck.confirm();
+    } finally {
+      if (!confirmed && !coalesced && job.id) await this.withdrawUnconfirmed(job.id, job);
+    }
+    if (!confirmed) {
+      this.metrics.jobsUnconfirmed.inc({ queue: this.deps.queue.name });
+      throw unavailable(
+        'redis_replication_timeout',
+        `the job was not accepted: fewer than ${replicaAck.replicas} Redis replica(s) confirmed it within ${replicaAck.timeoutMs} ms; retry shortly`,
+        1,
+      );
+    }
+  }
+
+  /** Removes the job; one a worker took meanwhile is stopped instead. Best effort: Redis may be away. */
+  private async withdrawUnconfirmed(id: string, job: Job<JobData, GenerationResult>): Promise<void> {
+    const { redis, keys, fair } = this.deps;
+    try {
+      await job.remove();
+      await fair.withdraw(id);
+    } catch {
+      await redis.set(keys.cancelFlag(id), '1', 'EX', this.deps.cancelFlagTtlSeconds).catch(() => undefined);
+      await redis.publish(keys.cancelChannel, id).catch(() => undefined);
+    }
   }
 
   /**

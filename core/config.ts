@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSentinels } from './redis-target.ts';
 
 /** One `API_KEYS` entry: an optional `<tenant>=`, then a key of 16+ printable characters or `sha256:<64 hex>`. */
 function isKeyEntry(entry: string): boolean {
@@ -26,6 +27,29 @@ export const configSchema = z.object({
 
   /** Redis URL (`redis://` or `rediss://` with password). Default: unset, meaning 127.0.0.1:6379 or a private redis-server. */
   REDIS_URL: z.string().url().optional(),
+  /**
+   * Redis Sentinel: `host:port` of each sentinel, comma-separated. Set, every connection asks them
+   * for the primary of REDIS_SENTINEL_NAME and follows their failovers; REDIS_URL then gives only
+   * password, database and TLS. Default: unset (REDIS_URL alone).
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .transform((value, context) => {
+      const sentinels = parseSentinels(value);
+      if (!sentinels) context.addIssue({ code: 'custom', message: 'must be host:port[,host:port...]' });
+      return sentinels ?? [];
+    })
+    .optional(),
+  /** Master group name the sentinels watch (`sentinel monitor <name> …`). Required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  /**
+   * Replicas that must confirm a new job (Redis `WAIT`) before the API acknowledges it; not
+   * confirmed within REDIS_REPLICA_ACK_TIMEOUT_MS, the submission is withdrawn and answered 503
+   * `redis_replication_timeout`. Default `0`: acknowledged once the primary has it (docs/reliability.md).
+   */
+  REDIS_MIN_REPLICAS_ACK: int(0, 16).default(0),
+  /** Longest wait for those replicas (ms). Default `500`. */
+  REDIS_REPLICA_ACK_TIMEOUT_MS: int(1, 60_000).default(500),
   /** Prefix of every Redis key this system writes (BullMQ queues, cache, streams). Default `llmo`. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('llmo'),
   /** BullMQ queue that carries generation jobs. Default `generate`. */
@@ -263,6 +287,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('DEFAULT_MAX_TOKENS: must not exceed MAX_TOKENS_LIMIT');
   }
   if (config.DEFAULT_WAIT_MS > config.MAX_WAIT_MS) problems.push('DEFAULT_WAIT_MS: must not exceed MAX_WAIT_MS');
+  if (config.REDIS_SENTINELS && !config.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the master group name the sentinels monitor)');
+  }
+  if (config.REDIS_SENTINEL_NAME && !config.REDIS_SENTINELS) problems.push('REDIS_SENTINELS: required with REDIS_SENTINEL_NAME');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

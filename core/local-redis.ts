@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from './logger.ts';
+import { describeTarget, type RedisTarget } from './redis-target.ts';
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -47,6 +48,8 @@ export interface LocalRedisOptions {
    * answers 503) instead of growing until the machine kills it.
    */
   maxMemory?: string;
+  /** Port of a primary on 127.0.0.1 to replicate (benchmarks and tests of replication). Default: none, a primary. */
+  replicaOf?: number;
 }
 
 /** A private `redis-server` child process: for `npm start` without Redis, tests and benchmarks. */
@@ -88,6 +91,7 @@ export class LocalRedis {
       '--maxmemory-policy', 'noeviction',
       '--appendonly', this.options.appendOnly ? 'yes' : 'no',
       '--appendfsync', 'everysec',
+      ...(this.options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(this.options.replicaOf), '--repl-diskless-sync-delay', '0']),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
@@ -120,17 +124,22 @@ export class LocalRedis {
 }
 
 /**
- * The Redis a process uses: REDIS_URL when set; else 127.0.0.1:6379 when it answers;
- * else a private redis-server started here (stopped with the returned `stop`).
+ * The Redis a process uses: the configured one (`redisTargetOf`: sentinels or REDIS_URL) when set;
+ * else 127.0.0.1:6379 when it answers; else a private redis-server started here (stopped with the
+ * returned `stop`).
  */
 export async function resolveRedis(
-  redisUrl: string | undefined,
+  configured: RedisTarget | undefined,
   logger: Logger,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (redisUrl) return { url: redisUrl, stop: async () => undefined };
+): Promise<{ target: RedisTarget; stop: () => Promise<void> }> {
+  if (configured) {
+    // Which primary a connection reaches changes with failovers: the log says whom it asks.
+    if (typeof configured !== 'string') logger.info({ redis: describeTarget(configured) }, 'Redis through Sentinel');
+    return { target: configured, stop: async () => undefined };
+  }
   if (await redisAnswers('127.0.0.1', 6379)) {
     logger.info('REDIS_URL not set; using the Redis on 127.0.0.1:6379');
-    return { url: 'redis://127.0.0.1:6379', stop: async () => undefined };
+    return { target: 'redis://127.0.0.1:6379', stop: async () => undefined };
   }
   if (!hasRedisServerBinary()) {
     throw new Error(
@@ -140,5 +149,5 @@ export async function resolveRedis(
   }
   const server = await LocalRedis.start();
   logger.warn({ url: server.url, dir: server.dir }, 'REDIS_URL not set and no Redis on 6379: started a private redis-server (data is temporary)');
-  return { url: server.url, stop: () => server.stop() };
+  return { target: server.url, stop: () => server.stop() };
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { targetOptions, type RedisTarget } from './redis-target.ts';
 
 /**
  * Producers (the API) fail fast when Redis is away, so requests get a quick 503;
@@ -32,7 +33,12 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
     : { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnect, reconnectOnError: reconnectOnReadOnly };
 }
 
-export function createRedis(url: string, role: ConnectionRole, logger?: Logger, name?: string): Redis {
+/**
+ * The one place that opens Redis connections: every role, BullMQ's connections (it duplicates these,
+ * target included) and the tools go through it, so every connection reaches the same primary and
+ * follows the same failovers.
+ */
+export function createRedis(target: RedisTarget, role: ConnectionRole, logger?: Logger, name?: string): Redis {
   let warnedAt = 0;
   const reconnectOnError = (error: Error) => {
     const decision = reconnectOnReadOnly(error);
@@ -43,7 +49,9 @@ export function createRedis(url: string, role: ConnectionRole, logger?: Logger, 
     }
     return decision;
   };
-  const redis = new Redis(url, { ...redisOptions(role), reconnectOnError, ...(name ? { connectionName: name } : {}) });
+  const { url, options: where } = targetOptions(target);
+  const options: RedisOptions = { ...redisOptions(role), ...where, reconnectOnError, ...(name ? { connectionName: name } : {}) };
+  const redis = url === undefined ? new Redis(options) : new Redis(url, options);
   let down = false;
   redis.on('error', (error: Error) => {
     if (!down) logger?.warn({ err: error.message, connection: name ?? role }, 'redis connection error');

@@ -4,6 +4,7 @@ import { BOARD_PATH } from '../core/http/paths.ts';
 import { redisKeys } from '../core/keys.ts';
 import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
+import { redisTargetOf } from '../core/redis-target.ts';
 import { createLogger } from '../core/logger.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { createBatchQueue } from '../core/batch-queue.ts';
@@ -16,9 +17,9 @@ const config = loadConfigOrExit();
 const logger = createLogger('dashboard', config.LOG_LEVEL);
 
 await runMain(logger, async () => {
-  const redis = await resolveRedis(config.REDIS_URL, logger);
+  const redis = await resolveRedis(redisTargetOf(config), logger);
   // A reader that waits out Redis restarts rather than failing: the board is for looking, not for accepting work.
-  const connection = createRedis(redis.url, 'worker', logger, 'dashboard');
+  const connection = createRedis(redis.target, 'worker', logger, 'dashboard');
   const queue = createQueue(config, connection);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const untrackQueue = trackQueueState(queue);

@@ -16,16 +16,22 @@ locals {
   # Namespace of the queue metrics published through the backlog metric filter (metrics.tf).
   metric_namespace = "LLMOrchestrator/${local.prefix}"
 
+  # ElastiCache replicas of the primary: prod has one in the other AZ, with automatic failover.
+  redis_replicas = local.is_prod ? 1 : 0
+  # A job is acknowledged once this many of them hold it (WAIT): a failover then cannot lose it.
+  redis_min_replicas_ack = coalesce(var.redis_min_replicas_ack, local.redis_replicas)
+
   # Settings every container of the application shares (docs/configuration.md).
   app_environment = merge(
     {
-      NODE_ENV            = "production"
-      HOST                = "0.0.0.0"
-      LOG_LEVEL           = "info"
-      REDIS_PREFIX        = "llmo"
-      MODELS_DIR          = "/models"
-      USE_INT8            = "true"
-      CHECK_PROMPT_TOKENS = "true"
+      NODE_ENV               = "production"
+      HOST                   = "0.0.0.0"
+      LOG_LEVEL              = "info"
+      REDIS_PREFIX           = "llmo"
+      REDIS_MIN_REPLICAS_ACK = tostring(local.redis_min_replicas_ack)
+      MODELS_DIR             = "/models"
+      USE_INT8               = "true"
+      CHECK_PROMPT_TOKENS    = "true"
     },
     var.model != "" ? { MODEL = var.model } : {},
     var.app_settings,

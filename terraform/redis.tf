@@ -33,7 +33,7 @@ resource "aws_elasticache_replication_group" "redis" {
   subnet_group_name    = aws_elasticache_subnet_group.redis.name
   security_group_ids   = [aws_security_group.redis.id]
 
-  num_cache_clusters         = local.is_prod ? 2 : 1
+  num_cache_clusters         = 1 + local.redis_replicas
   automatic_failover_enabled = local.is_prod
   multi_az_enabled           = local.is_prod
 
@@ -52,6 +52,11 @@ resource "aws_elasticache_replication_group" "redis" {
       # The token goes into REDIS_URL: letters and digits keep it valid in a URL.
       condition     = can(regex("^[A-Za-z0-9]{16,128}$", data.aws_ssm_parameter.redis_auth_token.value))
       error_message = "The SSM parameter ${local.ssm_prefix}/redis-auth-token must hold 16-128 letters and digits."
+    }
+    precondition {
+      # More than there are would refuse every submission with 503 redis_replication_timeout.
+      condition     = local.redis_min_replicas_ack <= local.redis_replicas
+      error_message = "redis_min_replicas_ack (${local.redis_min_replicas_ack}) exceeds the replicas of this environment (${local.redis_replicas})."
     }
   }
 }

@@ -157,6 +157,17 @@ variable "redis_node_type" {
   }
 }
 
+variable "redis_min_replicas_ack" {
+  description = "REDIS_MIN_REPLICAS_ACK of every container: Redis replicas that must confirm a job before the API acknowledges it, so that an ElastiCache failover cannot lose it (docs/reliability.md). Default: 1 in prod, whose replication group has a replica with automatic failover; 0 elsewhere, where there is no replica."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.redis_min_replicas_ack == null || try(var.redis_min_replicas_ack >= 0 && var.redis_min_replicas_ack <= 5 && floor(var.redis_min_replicas_ack) == var.redis_min_replicas_ack, false)
+    error_message = "redis_min_replicas_ack must be null (chosen by environment) or a whole number from 0 to 5."
+  }
+}
+
 variable "ssm_prefix" {
   description = "SSM Parameter Store path holding the secrets the operator creates before the first apply: <prefix>/redis-auth-token, <prefix>/api-keys, <prefix>/dashboard-password (SecureString). Default /<name>/<environment>."
   type        = string

@@ -6,7 +6,7 @@
  * Prints one JSON line per interval on stdout (see BacklogSample). On ECS the awslogs driver
  * ships the line to CloudWatch Logs, where metric filters turn its fields into the metrics
  * QueueBacklog and BacklogPerWorker: the process needs no AWS SDK and no AWS permissions.
- * Reads REDIS_URL, REDIS_PREFIX, QUEUE_NAME and WORKER_HEARTBEAT_TTL_MS like the other roles.
+ * Reads REDIS_URL (or REDIS_SENTINELS), REDIS_PREFIX, QUEUE_NAME and WORKER_HEARTBEAT_TTL_MS like the other roles.
  */
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { createLogger } from '../core/logger.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis, waitReady } from '../core/redis.ts';
+import { redisTargetOf } from '../core/redis-target.ts';
 import { measureBacklog } from './backlog-measure.ts';
 
 const { values } = parseArgs({
@@ -37,7 +38,7 @@ const logger = createLogger('backlog-metric', config.LOG_LEVEL);
 
 await runMain(logger, async () => {
   // Fail-fast connection: a tick during a Redis outage fails at once and the next one retries.
-  const redis = createRedis(config.REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer', logger, 'backlog-metric');
+  const redis = createRedis(redisTargetOf(config) ?? 'redis://127.0.0.1:6379', 'producer', logger, 'backlog-metric');
   await waitReady(redis, 10_000);
   const queue = createQueue(config, redis);
   const keys = redisKeys(config.REDIS_PREFIX);

@@ -1,6 +1,7 @@
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRedis } from '../core/redis.ts';
+import type { RedisTarget } from '../core/redis-target.ts';
 import type { JobProcessor } from './processor.ts';
 
 export interface CancelListener {
@@ -13,12 +14,12 @@ export interface CancelListener {
  * else, hence one of its own.
  */
 export async function listenForCancels(
-  redisUrl: string,
+  target: RedisTarget,
   keys: RedisKeys,
   processor: Pick<JobProcessor, 'cancel'>,
   logger: Logger,
 ): Promise<CancelListener> {
-  const subscriber = createRedis(redisUrl, 'worker', logger, 'worker-cancel');
+  const subscriber = createRedis(target, 'worker', logger, 'worker-cancel');
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
     if (processor.cancel(jobId)) logger.info({ jobId }, 'cancelling active job');

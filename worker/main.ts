@@ -1,6 +1,7 @@
 import { loadConfigOrExit } from '../core/config.ts';
 import { handleGracefulShutdown, runMain } from '../core/lifecycle.ts';
 import { resolveRedis } from '../core/local-redis.ts';
+import { redisTargetOf } from '../core/redis-target.ts';
 import { createLogger } from '../core/logger.ts';
 import { startMetricsServer } from '../core/metrics/server.ts';
 import { startWorkerService } from './worker-service.ts';
@@ -16,8 +17,8 @@ await runMain(logger, async () => {
       : error;
   });
   logger.info({ port: metrics.port, url: `http://${config.HOST}:${metrics.port}/metrics` }, 'worker metrics listening');
-  const redis = await resolveRedis(config.REDIS_URL, logger);
-  const worker = await startWorkerService(config, redis.url, logger);
+  const redis = await resolveRedis(redisTargetOf(config), logger);
+  const worker = await startWorkerService(config, redis.target, logger);
   handleGracefulShutdown(logger, {
     graceMs: config.SHUTDOWN_GRACE_MS,
     drain: () => worker.close(),

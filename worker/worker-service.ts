@@ -8,6 +8,7 @@ import { initEmbeddingCounters } from '../core/metrics/embeddings.ts';
 import { trackInferencePool } from '../core/metrics/inference.ts';
 import { resolveModelSource } from '../core/model/resolve.ts';
 import { assertNoEviction, createRedis } from '../core/redis.ts';
+import type { RedisTarget } from '../core/redis-target.ts';
 import { TenantLedger } from '../core/tenants/ledger.ts';
 import { listenForCancels } from './cancel-listener.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -37,13 +38,13 @@ export interface WorkerService {
 const TOKEN_FLUSH_MS = 50;
 
 /** Composes a worker: model pool, BullMQ worker, cancellation listener and heartbeat. */
-export async function startWorkerService(config: Config, redisUrl: string, logger: Logger): Promise<WorkerService> {
+export async function startWorkerService(config: Config, target: RedisTarget, logger: Logger): Promise<WorkerService> {
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const keys = redisKeys(config.REDIS_PREFIX);
   // Download, validate and quantize in this thread: a pool thread that fails to load is respawned by piscina.
   const source = await resolveModelSource(config, logger);
 
-  const redis = createRedis(redisUrl, 'worker', logger, 'worker-commands');
+  const redis = createRedis(target, 'worker', logger, 'worker-commands');
   await assertNoEviction(redis, logger);
 
   const pool = await loadModelPool(config, source, logger, TOKEN_FLUSH_MS);
@@ -53,7 +54,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
 
   // BullMQ's own connection carries the cache and stream writes too: sent just before a job's
   // completion on the same connection, they run before it without the worker waiting for them.
-  const bullConnection = createRedis(redisUrl, 'worker', logger, 'worker-bullmq');
+  const bullConnection = createRedis(target, 'worker', logger, 'worker-bullmq');
   const processor = new JobProcessor({
     pool,
     redis,
@@ -70,7 +71,7 @@ export async function startWorkerService(config: Config, redisUrl: string, logge
 
   const worker = createJobWorker({ config, workerId: id, connection: bullConnection, processor, concurrency: pool.slots, logger });
   recordTenantUsage(worker, new TenantLedger(redis, keys, config.USAGE_RETENTION_DAYS), logger);
-  const cancels = await listenForCancels(redisUrl, keys, processor, logger);
+  const cancels = await listenForCancels(target, keys, processor, logger);
   const heartbeat = await startHeartbeat({ redis, keys, workerId: id, served, ttlMs: config.WORKER_HEARTBEAT_TTL_MS });
 
   logger.info({ workerId: id, queue: config.QUEUE_NAME, sequences: pool.capacity, concurrency: pool.slots }, 'worker ready');

@@ -153,6 +153,8 @@ export function markdownReport(results: BenchResults, findings: string, chartFil
     '- `npm run bench:trace`: every Redis command of a few single requests, in time order, with the connection ' +
       'that sent it (`BENCH_TRACE_REQUESTS`, `BENCH_TRACE_TOKENS`).',
     '- `bench/compare-builds.ts`: two builds of the system side by side on one Redis (see its header).',
+    '- `npm run bench:replica-ack`: submission latency with `REDIS_MIN_REPLICAS_ACK=0` and `1`, on a private primary ' +
+      'and replica (`--rounds`, `--sequential`, `--concurrent`, `--clients`); figures in reliability.md.',
     '',
     findings.trim(),
     '',

@@ -35,5 +35,6 @@ export function initSubmissionCounters(queueName: string, metrics: Metrics = pro
   const { m } = metrics;
   m.jobsSubmitted.inc({ queue: queueName }, 0);
   m.jobsCancelled.inc({ queue: queueName }, 0);
+  m.jobsUnconfirmed.inc({ queue: queueName }, 0);
   for (const result of CACHE_RESULTS) m.cacheRequests.inc({ result }, 0);
 }

@@ -88,6 +88,13 @@ export const METRICS = {
     labels: ['queue'],
     exportedBy: ['api'],
   },
+  jobsUnconfirmed: {
+    name: 'llmo_jobs_unconfirmed_total',
+    type: 'counter',
+    help: 'Submissions refused with 503 redis_replication_timeout: fewer than REDIS_MIN_REPLICAS_ACK replicas confirmed the job in time.',
+    labels: ['queue'],
+    exportedBy: ['api'],
+  },
   jobsCompleted: {
     name: 'llmo_jobs_completed_total',
     type: 'counter',

@@ -15,6 +15,7 @@ interface Service {
   mem_limit?: string | number;
   stop_grace_period?: string;
   scale?: number;
+  profiles?: string[];
 }
 
 /** Application settings that compose sets itself instead of reading them from .env. */
@@ -125,6 +126,29 @@ describe('compose/docker-compose.yml resolved by docker-compose config with .env
     expect(redis.volumes?.some((v) => v.endsWith(':/data:rw') || v.endsWith(':/data'))).toBe(true);
     for (const name of APP_SERVICES) {
       expect(service(name).environment?.REDIS_URL).toBe(`redis://:${envExample.get('REDIS_PASSWORD')}@redis:6379`);
+    }
+  });
+
+  it('offers a sentinel profile: a replica of redis and three sentinels with a quorum of two, none published', () => {
+    const replica = service('redis-replica');
+    expect(replica.profiles).toEqual(['sentinel']);
+    expect(command(replica)).toContain('--replicaof redis 6379');
+    expect(command(replica)).toMatch(/--masterauth "\$\$REDISCLI_AUTH"/);
+    expect(command(replica)).toContain('--maxmemory-policy noeviction');
+    // The primary may become a replica after a failover: it needs the password of the new primary.
+    expect(command(service('redis'))).toMatch(/--masterauth "\$\$REDISCLI_AUTH"/);
+    for (const name of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      const sentinel = service(name);
+      expect(sentinel.profiles, name).toEqual(['sentinel']);
+      expect(command(sentinel), name).toContain(`sentinel monitor ${envExample.get('REDIS_SENTINEL_NAME') || 'llmo'} redis 6379 2`);
+      expect(sentinel.environment?.SENTINEL_HOSTNAME, name).toBe(name);
+      expect(sentinel.ports, name).toBeUndefined();
+    }
+    expect(replica.ports).toBeUndefined();
+    for (const name of APP_SERVICES) {
+      for (const key of ['REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_MIN_REPLICAS_ACK', 'REDIS_REPLICA_ACK_TIMEOUT_MS']) {
+        expect(service(name).environment, `${key} in ${name}`).toHaveProperty(key);
+      }
     }
   });
 

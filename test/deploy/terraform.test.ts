@@ -112,6 +112,15 @@ describe('Redis (ElastiCache)', () => {
     expect(tf.resource('aws_elasticache_subnet_group', subnetGroup).subnet_ids).toBe('${aws_subnet.private[*].id}');
   });
 
+  it('has the API wait for as many replicas as the environment has, never more', () => {
+    const group = tf.resource('aws_elasticache_replication_group', 'redis');
+    expect(group.num_cache_clusters).toBe('${1 + local.redis_replicas}');
+    expect(tf.locals.redis_min_replicas_ack).toBe('${coalesce(var.redis_min_replicas_ack, local.redis_replicas)}');
+    expect(String(tf.locals.app_environment)).toContain('REDIS_MIN_REPLICAS_ACK = tostring(local.redis_min_replicas_ack)');
+    const conditions = group.lifecycle[0].precondition.map((p: any) => p.condition);
+    expect(conditions).toContain('${local.redis_min_replicas_ack <= local.redis_replicas}');
+  });
+
   it('gives the application a TLS URL from SSM Parameter Store', () => {
     const url = tf.resource('aws_ssm_parameter', 'redis_url');
     expect(url.type).toBe('SecureString');
