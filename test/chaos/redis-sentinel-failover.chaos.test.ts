@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -165,6 +166,30 @@ describe('a Redis primary SIGKILLed under Sentinel while two API processes accep
       runMs: Date.now() - started,
     };
     recordFigures(`redis-sentinel-failover-ack-${minReplicasAck}`, figures);
+    if (figures.lost > 0) {
+      // What the processes and the API said, kept beside the figures: the failover leaves no other trace.
+      const probe = async (base: string, route: string) => {
+        const { status, body } = await request(base, 'GET', route).catch((error: unknown) => ({ status: 0, body: String(error) }));
+        return `${base}${route} -> ${status} ${JSON.stringify(body).slice(0, 300)}`;
+      };
+      const lostId = [...accepted.values()].find((id) => states.get(id) !== 'completed') ?? '';
+      const probes = await Promise.all(bases.flatMap((base) => [probe(base, '/api/health'), probe(base, '/api/ready'), probe(base, `/api/v1/jobs/${lostId}`)]));
+      const quiet = /"msg":"(queue|batch queue|batch coordinator|queue events) error"/;
+      const clients = await sentinels.onPrimary(async (redis) => (await redis.client('LIST')) as string);
+      const workerPid = processes[0]!.child.pid;
+      const ps = await new Promise<string>((resolve) =>
+        execFile('ps', ['-o', 'pid,stat,pcpu,etime,nlwp', '-p', String(workerPid)], (_error, stdout) => resolve(stdout)),
+      );
+      const report = [
+        ...probes,
+        `worker process:\n${ps}`,
+        `connections on the primary by name: ${JSON.stringify(clients.split('\n').map((line) => /\bname=(\S*)/.exec(line)?.[1]).filter(Boolean))}`,
+        `states: ${JSON.stringify(Object.fromEntries([...new Set(states.values())].map((state) => [state, [...states.values()].filter((s) => s === state).length])))}`,
+        ...processes.map((proc) => `--- ${proc.role} ${proc.child.pid}\n${proc.lines.filter((line) => !quiet.test(line)).slice(-40).join('\n')}`),
+      ].join('\n');
+      writeFileSync(path.join('test-results', 'chaos', `redis-sentinel-failover-ack-${minReplicasAck}.log`), report);
+      console.log(report);
+    }
 
     // Every job was either accepted or refused with a 503 to retry, never an error of ours or a hang.
     expect(accepted.size, 'jobs accepted').toBe(JOBS);
