@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
 import type { BatchService } from './batches/batch-service.ts';
 import type { JobService } from './job-service.ts';
+import type { ModelLanes } from './model-lanes.ts';
 import type { JobStateWatcher } from './job-state-watcher.ts';
 import type { JobStreamReader } from './job-stream-reader.ts';
 import type { TenantDirectory } from './request-guard/tenant-directory.ts';
@@ -17,8 +18,10 @@ export interface ApiDeps {
   logger: Logger;
   redis: Redis;
   keys: RedisKeys;
-  /** The generation queue, read for its depth (backpressure); jobs are submitted and read through `jobs`. */
+  /** The default model's generation queue; jobs are submitted and read through `jobs`. */
   queue: GenerateQueue;
+  /** Every model's queue (docs/models.md): requests' `model` names one; the depth of all is the backpressure. */
+  lanes: ModelLanes;
   jobs: JobService;
   /** Uploaded files and batch results (`FILES_DIR`, shared by every replica). */
   files: FileStore;

@@ -19,7 +19,7 @@ export interface EmbeddingSubmissionRequest {
   dimensions?: number;
   priority: number;
   cache: boolean;
-  /** The model the client named (informational, as for generations). */
+  /** The catalogue id of the model (`ModelLanes.resolve`). */
   model?: string;
 }
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Job, type QueueEvents } from 'bullmq';
+import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cacheHash, isCacheable, type ResultCache } from '../core/cache.ts';
 import { conflict, notFound, unavailable } from '../core/errors.ts';
 import { isFinished, type GenerationResult, type JobData, type JobInput, type Sampling } from '../core/job-contract.ts';
 import type { RedisKeys } from '../core/keys.ts';
-import type { FairQueue } from '../core/fair/fair-queue.ts';
 import type { Metrics } from '../core/metrics/registry.ts';
-import { EMBED_JOB, GENERATE_JOB, type GenerateQueue } from '../core/queue.ts';
+import { EMBED_JOB, GENERATE_JOB } from '../core/queue.ts';
 import { cachedAnswerView, jobView, tombstoneJobView, type JobView } from './job-view.ts';
+import type { ModelLane, ModelLanes } from './model-lanes.ts';
 import type { ReplicaAck } from './replica-ack.ts';
 import type { QuotaGate } from './tenant-quotas.ts';
 
@@ -39,6 +39,7 @@ export interface Submission {
   sampling: Sampling;
   priority: number;
   cache: boolean;
+  /** The catalogue id of the model (`ModelLanes.resolve`); default the first model. */
   model?: string;
   /** The job's id, when the caller must know it before the job exists (a batch line records it first); default a new one. */
   jobId?: string;
@@ -57,13 +58,11 @@ export type SubmitOutcome =
 export class JobService {
   constructor(
     private readonly deps: {
-      queue: GenerateQueue;
-      events: QueueEvents;
+      /** Each model's queue, its events and its fair schedule. */
+      lanes: ModelLanes;
       redis: Redis;
       keys: RedisKeys;
       cache: ResultCache;
-      /** Model identity used in cache keys (`ServedModelView.cacheIdentity`), read at each submission. */
-      cacheIdentity: () => string;
       /** `tenant`: results and in-flight jobs are shared within a tenant only; `global`: by all. */
       cacheScope: 'tenant' | 'global';
       /** Lifetime of the record of a cancelled waiting job (`tombstoneTtlSeconds`). */
@@ -72,8 +71,6 @@ export class JobService {
       cancelFlagTtlSeconds: number;
       /** The process's metrics (`processMetrics()`): submissions, cache results, cancels. */
       metrics: Metrics;
-      /** Fair scheduling between tenants: held jobs, their admission, queue positions. */
-      fair: FairQueue;
       /** Tenant quotas (`TENANT_MAX_JOBS`, `TENANT_TOKENS_PER_DAY`) and the slot each job holds. */
       quotas: QuotaGate;
       /** Replicas that must hold a job before it is acknowledged (`REDIS_MIN_REPLICAS_ACK`), on the queue's connection. */
@@ -86,15 +83,17 @@ export class JobService {
   }
 
   async submit(submission: Submission): Promise<SubmitOutcome> {
-    const { cache, quotas } = this.deps;
+    const { cache, quotas, lanes } = this.deps;
+    const lane = lanes.lane(submission.model);
+    const model = lanes.shownId(lane.model.id);
     const cacheable = submission.cache && cache.enabled && isCacheable(submission.input, submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;
-    const hash = cacheable ? cacheHash(this.deps.cacheIdentity(), submission.input, submission.sampling, owner) : undefined;
+    const hash = cacheable ? cacheHash(lanes.cacheIdentity(lane.model.id), submission.input, submission.sampling, owner) : undefined;
     // A cached answer costs no job and no tokens: it is served even to a tenant at its limits, and
     // counted in its usage in the background.
     const hit = hash ? await cache.get(hash) : undefined;
     if (hash && hit) {
-      this.metrics.cacheRequests.inc({ result: 'hit' });
+      this.metrics.cacheRequests.inc({ model, result: 'hit' });
       void quotas.counted(submission.tenant, { cacheHit: true });
       return { kind: 'cached', id: `${CACHE_ID_PREFIX}${hash}`, result: hit.result };
     }
@@ -108,16 +107,16 @@ export class JobService {
         (admission) => ({ admission }),
         (refusal: unknown) => ({ refusal }),
       ),
-      submission.batch ? false : this.deps.fair.mustHold(submission.tenant, jobId),
+      submission.batch ? false : lane.fair.mustHold(submission.tenant, jobId),
     ]);
     if ('refusal' in admitted) {
-      void this.deps.fair.release(jobId).catch(() => undefined);
+      void lane.fair.release(jobId).catch(() => undefined);
       throw admitted.refusal;
     }
     const { admission } = admitted;
     let outcome: Extract<SubmitOutcome, { kind: 'queued' }>;
     try {
-      outcome = await this.enqueue(submission, jobId, hash, owner, held);
+      outcome = await this.enqueue(submission, lane, jobId, hash, owner, held);
     } catch (error) {
       void admission.settle(undefined);
       throw error;
@@ -129,12 +128,14 @@ export class JobService {
 
   private async enqueue(
     submission: Submission,
+    lane: ModelLane,
     jobId: string,
     hash: string | undefined,
     owner: string | undefined,
     held: boolean,
   ): Promise<Extract<SubmitOutcome, { kind: 'queued' }>> {
-    const { queue } = this.deps;
+    const { queue, fair } = lane;
+    const model = this.deps.lanes.shownId(lane.model.id);
     const data: JobData = {
       ...submission.input,
       sampling: submission.sampling,
@@ -142,7 +143,7 @@ export class JobService {
       acceptedAt: Date.now(),
       ...(hash ? { cacheKey: hash } : {}),
       ...(hash && owner !== undefined ? { cacheOwner: owner } : {}),
-      ...(submission.model ? { model: submission.model } : {}),
+      model: lane.model.id,
       ...(submission.batch ? { batch: submission.batch } : {}),
     };
     // Identical deterministic requests in flight share one job: BullMQ returns the job already holding the key.
@@ -150,16 +151,16 @@ export class JobService {
       jobId,
       priority: submission.priority,
       ...(hash ? { deduplication: { id: hash } } : {}),
-      ...(held ? { delay: this.deps.fair.holdDelayMs } : {}),
+      ...(held ? { delay: fair.holdDelayMs } : {}),
       ...(submission.batch ? { removeOnComplete: false, removeOnFail: false } : {}),
     });
     const id = job.id ?? jobId;
     const coalesced = id !== jobId;
-    if (held && !coalesced) await this.deps.fair.hold(id, submission.tenant, submission.priority);
-    await this.confirmReplicated(job, coalesced);
-    if (hash) this.metrics.cacheRequests.inc({ result: coalesced ? 'coalesced' : 'miss' });
-    if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name });
-    else await this.raisePriority(id, submission.priority);
+    if (held && !coalesced) await fair.hold(id, submission.tenant, submission.priority);
+    await this.confirmReplicated(job, coalesced, lane);
+    if (hash) this.metrics.cacheRequests.inc({ model, result: coalesced ? 'coalesced' : 'miss' });
+    if (!coalesced) this.metrics.jobsSubmitted.inc({ queue: queue.name, model });
+    else await this.raisePriority(lane, id, submission.priority);
     return { kind: 'queued', id, job, coalesced };
   }
 
@@ -171,16 +172,16 @@ export class JobService {
    * The removal may itself miss the replicas; the job then reappears after a failover and runs for
    * nobody, which costs work but loses nothing (docs/reliability.md).
    */
-  private async confirmReplicated(job: Job<JobData, GenerationResult>, coalesced: boolean): Promise<void> {
+  private async confirmReplicated(job: Job<JobData, GenerationResult>, coalesced: boolean, lane: ModelLane): Promise<void> {
     const { replicaAck } = this.deps;
     let confirmed = false;
     try {
       confirmed = await replicaAck.confirm();
     } finally {
-      if (!confirmed && !coalesced && job.id) await this.withdrawUnconfirmed(job.id, job);
+      if (!confirmed && !coalesced && job.id) await this.withdrawUnconfirmed(job.id, job, lane);
     }
     if (!confirmed) {
-      this.metrics.jobsUnconfirmed.inc({ queue: this.deps.queue.name });
+      this.metrics.jobsUnconfirmed.inc({ queue: lane.queue.name, model: this.deps.lanes.shownId(lane.model.id) });
       throw unavailable(
         'redis_replication_timeout',
         `the job was not accepted: fewer than ${replicaAck.replicas} Redis replica(s) confirmed it within ${replicaAck.timeoutMs} ms; retry shortly`,
@@ -190,8 +191,8 @@ export class JobService {
   }
 
   /** Removes the job; one a worker took meanwhile is stopped instead. Best effort: Redis may be away. */
-  private async withdrawUnconfirmed(id: string, job: Job<JobData, GenerationResult>): Promise<void> {
-    const { redis, keys, fair } = this.deps;
+  private async withdrawUnconfirmed(id: string, job: Job<JobData, GenerationResult>, { fair }: ModelLane): Promise<void> {
+    const { redis, keys } = this.deps;
     try {
       await job.remove();
       await fair.withdraw(id);
@@ -206,10 +207,10 @@ export class JobService {
    * urgent of them (1 first), or the joiner would wait behind work it outranks. Two joiners
    * raising it at once may leave the less urgent of their two priorities: still no lower than before.
    */
-  private async raisePriority(id: string, priority: number): Promise<void> {
-    const current = Number(await this.deps.redis.hget(this.deps.queue.toKey(id), 'priority'));
+  private async raisePriority({ queue }: ModelLane, id: string, priority: number): Promise<void> {
+    const current = Number(await this.deps.redis.hget(queue.toKey(id), 'priority'));
     if (!(priority < current)) return;
-    const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
+    const job = await Job.fromId<JobData, GenerationResult>(queue, id);
     // Waiting jobs move in the queue; an active or finished one only records the number.
     await job?.changePriority({ priority }).catch(() => undefined);
   }
@@ -221,7 +222,7 @@ export class JobService {
     const found = await this.load(id, viewer);
     if (!found) return await this.tombstoneView(id, viewer);
     const view = jobView(found.job, found.state);
-    if (view.status === 'waiting') view.queue_position = await this.deps.fair.positions.of(id);
+    if (view.status === 'waiting') view.queue_position = await found.lane.fair.positions.of(id);
     return view;
   }
 
@@ -229,13 +230,14 @@ export class JobService {
    * The state is read before the job's data, so the data is at least as new as the state:
    * a job seen as completed always comes with its result (the other order can miss it).
    */
-  private async load(id: string, viewer: Viewer): Promise<{ job: Job<JobData, GenerationResult>; state: string } | undefined> {
-    const state = await this.deps.queue.getJobState(id);
-    if (state === 'unknown') return undefined;
-    const job = await Job.fromId<JobData, GenerationResult>(this.deps.queue, id);
+  private async load(id: string, viewer: Viewer): Promise<{ job: Job<JobData, GenerationResult>; state: string; lane: ModelLane } | undefined> {
+    const located = await this.deps.lanes.locate(id);
+    if (!located) return undefined;
+    const { lane, state } = located;
+    const job = await Job.fromId<JobData, GenerationResult>(lane.queue, id);
     if (!job) return undefined;
     if (!sees(viewer, job.data.tenant ?? LEGACY_TENANT)) throw notFound(`job ${id} not found`);
-    return { job, state };
+    return { job, state, lane };
   }
 
   /**
@@ -246,7 +248,7 @@ export class JobService {
   async resultWithin(job: Job<JobData, GenerationResult>, timeoutMs: number): Promise<GenerationResult | undefined> {
     if (timeoutMs <= 0) return undefined;
     try {
-      return (await job.waitUntilFinished(this.deps.events, timeoutMs)) ?? undefined;
+      return (await job.waitUntilFinished(this.deps.lanes.ofJob(job).events, timeoutMs)) ?? undefined;
     } catch {
       return undefined;
     }
@@ -256,7 +258,7 @@ export class JobService {
   async waitFor(job: Job<JobData, GenerationResult>, timeoutMs: number): Promise<JobView> {
     if (timeoutMs > 0) {
       try {
-        await job.waitUntilFinished(this.deps.events, timeoutMs);
+        await job.waitUntilFinished(this.deps.lanes.ofJob(job).events, timeoutMs);
       } catch {
         // Timed out, failed or removed: the view below says which.
       }
@@ -265,7 +267,7 @@ export class JobService {
   }
 
   async cancel(id: string, waitMs: number, viewer: Viewer): Promise<{ view: JobView; done: boolean }> {
-    const { redis, keys, queue } = this.deps;
+    const { redis, keys } = this.deps;
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${id} not found`);
     if (id.startsWith(CACHE_ID_PREFIX)) {
       await this.cachedView(id, viewer);
@@ -276,7 +278,7 @@ export class JobService {
       const tomb = await this.tombstoneView(id, viewer);
       throw conflict('job_finished', `job ${id} is already ${tomb.status}`);
     }
-    const { job, state } = found;
+    const { job, state, lane } = found;
     if (state === 'completed' || state === 'failed') {
       throw conflict('job_finished', `job ${id} is already ${jobView(job, state).status}`);
     }
@@ -297,8 +299,8 @@ export class JobService {
         () => false,
       );
       if (removed) {
-        await this.deps.fair.withdraw(id);
-        this.metrics.jobsCancelled.inc({ queue: queue.name });
+        await lane.fair.withdraw(id);
+        this.metrics.jobsCancelled.inc({ queue: lane.queue.name, model: this.deps.lanes.shownId(lane.model.id) });
         await this.deps.quotas.cancelled(tenant, id);
         // A stream left by an earlier attempt goes with the job.
         await redis.del(keys.stream(id), keys.streamOwner(id));

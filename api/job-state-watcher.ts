@@ -1,6 +1,6 @@
 import type { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueuePositions } from '../core/fair/queue-positions.ts';
+import { QueuePositions, type QueuePosition } from '../core/fair/queue-positions.ts';
 import { redisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GenerateQueue } from '../core/queue.ts';
@@ -67,7 +67,9 @@ export class JobStateWatcher {
   private freshTimer: NodeJS.Timeout | undefined;
   private positionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly positions: QueuePositions;
+  /** Each model's queue's positions: a job is in one of them. */
+  private readonly positions: QueuePositions[];
+  private readonly events: QueueEvents[];
   private readonly onEvent = ({ jobId }: { jobId: string }) => {
     this.settle(jobId);
     // Every job behind a finished one moved up: look again soon, once for all of them.
@@ -82,14 +84,20 @@ export class JobStateWatcher {
       logger: Logger;
       /** Where the fair schedule's keys are: by default, under the queue's own prefix (as REDIS_PREFIX puts them). */
       positions?: QueuePositions;
+      /** The other models' queues, when there are several (docs/models.md): their events and positions. */
+      others?: readonly { events: QueueEvents; positions: QueuePositions }[];
     },
     private readonly options: JobStateWatcherOptions = {},
   ) {
-    this.positions = deps.positions ?? new QueuePositions(deps.redis, deps.queue, redisKeys(deps.queue.opts.prefix ?? 'bull'));
+    const others = deps.others ?? [];
+    this.positions = [deps.positions ?? new QueuePositions(deps.redis, deps.queue, redisKeys(deps.queue.opts.prefix ?? 'bull')), ...others.map((o) => o.positions)];
+    this.events = [deps.events, ...others.map((o) => o.events)];
     // `failed` is announced only for a job's last attempt; a retried job stays unsettled.
-    deps.events.on('completed', this.onEvent);
-    deps.events.on('failed', this.onEvent);
-    deps.events.on('removed', this.onEvent);
+    for (const events of this.events) {
+      events.on('completed', this.onEvent);
+      events.on('failed', this.onEvent);
+      events.on('removed', this.onEvent);
+    }
   }
 
   /** Jobs followed now (by at least one watch). */
@@ -146,9 +154,11 @@ export class JobStateWatcher {
 
   close(): void {
     this.closed = true;
-    this.deps.events.off('completed', this.onEvent);
-    this.deps.events.off('failed', this.onEvent);
-    this.deps.events.off('removed', this.onEvent);
+    for (const events of this.events) {
+      events.off('completed', this.onEvent);
+      events.off('failed', this.onEvent);
+      events.off('removed', this.onEvent);
+    }
     clearTimeout(this.sweepTimer);
     clearTimeout(this.freshTimer);
     clearTimeout(this.positionTimer);
@@ -208,7 +218,7 @@ export class JobStateWatcher {
   private async check(ids: string[]): Promise<void> {
     if (ids.length === 0 || this.closed) return;
     try {
-      const positions = await this.positions.read(ids);
+      const positions = await readPositions(this.positions, ids);
       ids.forEach((id, i) => {
         const position = positions[i];
         const entry = this.followed.get(id);
@@ -220,4 +230,18 @@ export class JobStateWatcher {
       this.deps.logger.warn({ err: (error as Error).message, jobs: ids.length }, 'could not check the state of followed jobs');
     }
   }
+}
+
+/**
+ * Positions of jobs that may be in any of several queues: a job is where some queue has it waiting
+ * or running; `finished` only when every queue says it is finished or gone.
+ */
+async function readPositions(queues: readonly QueuePositions[], ids: string[]): Promise<QueuePosition[]> {
+  const [first, ...rest] = await Promise.all(queues.map((positions) => positions.read(ids)));
+  if (!first) return [];
+  return first.map((position, i) => {
+    if (position !== 'finished') return position;
+    const elsewhere = rest.map((read) => read[i]).find((other) => other !== 'finished');
+    return rest.length === 0 || rest.every((read) => read[i] === 'finished') ? 'finished' : elsewhere;
+  });
 }

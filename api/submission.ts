@@ -3,6 +3,7 @@ import { toJobPenalties } from '../core/contract/penalties.ts';
 import { toJobResponseFormat } from '../core/contract/response-format.ts';
 import type { GenerationRequest, RequestLimits } from '../core/job-contract.ts';
 import type { Submission } from './job-service.ts';
+import type { ModelResolver } from './model-lanes.ts';
 
 export function limitsOf(config: Config): RequestLimits {
   return {
@@ -15,7 +16,8 @@ export function limitsOf(config: Config): RequestLimits {
 }
 
 /** A validated native request as the job service takes it. */
-export function toSubmission(request: GenerationRequest, tenant: string): Submission {
+export function toSubmission(request: GenerationRequest, tenant: string, models: Pick<ModelResolver, 'resolve'>): Submission {
+  const model = models.resolve(request.model);
   const responseFormat = toJobResponseFormat(request.response_format, request.stop);
   return {
     tenant,
@@ -32,5 +34,6 @@ export function toSubmission(request: GenerationRequest, tenant: string): Submis
     },
     priority: request.priority,
     cache: request.cache,
+    model,
   };
 }

@@ -48,7 +48,14 @@ export class TenantJobPrune {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { redis: Redis; keys: RedisKeys; queue: GenerateQueue; ledger: TenantLedger; logger: Logger },
+    private readonly deps: {
+      redis: Redis;
+      keys: RedisKeys;
+      /** Every model's queue: a job is in one of them. */
+      queues: readonly GenerateQueue[];
+      ledger: TenantLedger;
+      logger: Logger;
+    },
     private readonly options: { intervalMs?: number; graceMs?: number } = {},
   ) {}
 
@@ -96,15 +103,24 @@ export class TenantJobPrune {
 
   /** Checks one batch; returns how many ids left the set. */
   private async settle(tenant: string, ids: string[], report: PruneReport): Promise<number> {
-    const { queue, ledger, redis } = this.deps;
-    const keys = [queue.toKey('completed'), queue.toKey('failed'), ...ids.map((id) => queue.toKey(id))];
-    const states = (await CLASSIFY.run(redis, keys, ids)) as number[];
+    const { queues, ledger, redis } = this.deps;
+    const perQueue = await Promise.all(
+      queues.map(async (queue) => (await CLASSIFY.run(redis, [queue.toKey('completed'), queue.toKey('failed'), ...ids.map((id) => queue.toKey(id))], ids)) as number[]),
+    );
+    // Where each job is: the first queue that has it, if any.
+    const found = ids.map((_, i) => {
+      const at = perQueue.findIndex((states) => states[i] !== 3);
+      return at < 0 ? undefined : { queue: queues[at]!, state: perQueue[at]![i] };
+    });
     report.checked += ids.length;
-    const gone = ids.filter((_, i) => states[i] === 3);
-    const ended = ids.flatMap((id, i) => (states[i] === 1 || states[i] === 2 ? [{ id, failed: states[i] === 2 }] : []));
+    const gone = ids.filter((_, i) => found[i] === undefined);
+    const ended = ids.flatMap((id, i) => {
+      const where = found[i];
+      return where && (where.state === 1 || where.state === 2) ? [{ id, queue: where.queue, failed: where.state === 2 }] : [];
+    });
     let freed = gone.length > 0 ? await ledger.forget(tenant, gone) : 0;
     report.forgotten += freed;
-    for (const { id, failed } of ended) {
+    for (const { id, queue, failed } of ended) {
       const [returned, finishedOn] = await redis.hmget(queue.toKey(id), 'returnvalue', 'finishedOn');
       const end = failed ? FAILED : completedEnd(returned ?? null);
       if (!end) {

@@ -77,6 +77,30 @@ export const configSchema = z.object({
    * falling back to `../shared/models/stories260K.gguf`, then `builtin:tiny`, when it cannot be fetched.
    */
   MODEL: z.string().min(1).optional(),
+  /**
+   * A YAML file listing several served models (docs/models.md): ids, sources, aliases, context and
+   * thread settings. Each model gets its own queue, `<QUEUE_NAME>-<id>`. Default: unset, meaning
+   * MODEL is the one model, in QUEUE_NAME.
+   */
+  MODELS_FILE: z.string().min(1).optional(),
+  /** Ids of the models a worker serves, comma-separated. Default: every model of the catalogue. */
+  WORKER_MODELS: z
+    .string()
+    .transform((value) => value.split(',').map((id) => id.trim()).filter(Boolean))
+    .refine((ids) => ids.length > 0, 'must name at least one model id')
+    .optional(),
+  /**
+   * Memory (bytes) a worker may hold in loaded models: weights of every pool thread plus KV caches.
+   * Models that do not all fit are loaded on demand, one set at a time (docs/models.md). A model
+   * larger than the budget is still loaded, alone. Default: 75% of the machine's memory.
+   */
+  WORKER_MEMORY_BUDGET: int(1).optional(),
+  /**
+   * A worker that cannot hold all its models switches to an unloaded one when that model's oldest
+   * waiting job has waited this long (ms), and keeps a model it switched to at least this long
+   * while it has work, so that alternating requests do not load and unload at every job. Default `2000`.
+   */
+  MODEL_SWITCH_AFTER_MS: int(0).default(2000),
   /** The model used when MODEL is unset. Default: Qwen2.5 0.5B Instruct, Q8_0 (see docs/models.md). */
   DEFAULT_MODEL_URI: z.string().min(1).default('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf'),
   /** Directory where downloaded and converted models are kept. Default `./models`. */

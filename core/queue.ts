@@ -24,8 +24,9 @@ export function defaultJobOptions(config: Config): JobsOptions {
   };
 }
 
-export function createQueue(config: Config, connection: Redis): GenerateQueue {
-  return new Queue<JobData, GenerationResult, JobName>(config.QUEUE_NAME, {
+/** A generation queue: QUEUE_NAME by default, or one model's (`CatalogueModel.queue`). */
+export function createQueue(config: Config, connection: Redis, name: string = config.QUEUE_NAME): GenerateQueue {
+  return new Queue<JobData, GenerationResult, JobName>(name, {
     connection: connection as ConnectionOptions,
     prefix: config.REDIS_PREFIX,
     defaultJobOptions: defaultJobOptions(config),
@@ -35,8 +36,8 @@ export function createQueue(config: Config, connection: Redis): GenerateQueue {
 }
 
 /** Queue events need a blocking connection of their own (BullMQ duplicates the one given). */
-export function createQueueEvents(config: Config, connection: Redis): QueueEvents {
-  return new QueueEvents(config.QUEUE_NAME, {
+export function createQueueEvents(config: Config, connection: Redis, name: string = config.QUEUE_NAME): QueueEvents {
+  return new QueueEvents(name, {
     connection: connection as ConnectionOptions,
     prefix: config.REDIS_PREFIX,
   });

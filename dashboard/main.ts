@@ -8,6 +8,8 @@ import { redisTargetOf } from '../core/redis-target.ts';
 import { createLogger } from '../core/logger.ts';
 import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { createBatchQueue } from '../core/batch-queue.ts';
+import { loadCatalogue } from '../core/model/catalogue.ts';
+import { expectedModelId } from '../core/model/model-naming.ts';
 import { createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
 import { createDashboardApp } from './app.ts';
@@ -20,13 +22,16 @@ await runMain(logger, async () => {
   const redis = await resolveRedis(redisTargetOf(config), logger);
   // A reader that waits out Redis restarts rather than failing: the board is for looking, not for accepting work.
   const connection = createRedis(redis.target, 'worker', logger, 'dashboard');
-  const queue = createQueue(config, connection);
-  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
-  const untrackQueue = trackQueueState(queue);
+  // One queue per model (docs/models.md).
+  const catalogue = loadCatalogue(config);
+  const queues = catalogue.models.map((model) => createQueue(config, connection, model.queue));
+  for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  const shown = catalogue.single ? expectedModelId(config) : undefined;
+  const untrackQueues = queues.map((queue, i) => trackQueueState(queue, () => shown ?? catalogue.models[i]!.id));
   const batchQueue = createBatchQueue(config, connection);
   batchQueue.on('error', (error) => logger.warn({ err: error.message }, 'batch queue error'));
 
-  const { app, credentials } = createDashboardApp({ config, logger, queues: { generate: [queue], batches: [batchQueue] }, redis: connection, keys: redisKeys(config.REDIS_PREFIX) });
+  const { app, credentials } = createDashboardApp({ config, logger, queues: { generate: queues, batches: [batchQueue] }, redis: connection, keys: redisKeys(config.REDIS_PREFIX) });
   const { server, port } = await listen(app, config.DASHBOARD_PORT, config.HOST);
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   if (credentials.generated) logger.warn('DASHBOARD_PASSWORD is not set: a password was generated for this run and printed on stdout');
@@ -38,8 +43,8 @@ await runMain(logger, async () => {
     graceMs: 0,
     servers: [server],
     async release() {
-      untrackQueue();
-      await queue.close();
+      for (const untrack of untrackQueues) untrack();
+      for (const queue of queues) await queue.close();
       await batchQueue.close();
       await connection.quit().catch(() => undefined);
       await redis.stop();

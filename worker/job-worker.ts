@@ -5,13 +5,19 @@ import { jobLockOptions } from '../core/job-locks.ts';
 import { AdmissionTrigger } from '../core/fair/admission-trigger.ts';
 import { FairQueue } from '../core/fair/fair-queue.ts';
 import type { GenerationResult, JobData } from '../core/job-contract.ts';
-import { redisKeys } from '../core/keys.ts';
+import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { trackJobOutcomes } from '../core/metrics/job-outcomes.ts';
 import type { JobProcessor } from './processor.ts';
 
 export interface JobWorkerOptions {
   config: Config;
+  /** The queue of the model it serves (`QUEUE_NAME`, or `<QUEUE_NAME>-<id>` with several models). */
+  queueName: string;
+  /** The model, as metrics label it. */
+  model: string;
+  /** Keys of that queue's fair schedule (`laneKeys`). */
+  fairKeys: RedisKeys;
   /** Recorded on each job as `processedBy`: which worker ran it. */
   workerId: string;
   /** BullMQ's own connection (blocking commands, locks). */
@@ -26,7 +32,7 @@ export interface JobWorkerOptions {
 export function createJobWorker(options: JobWorkerOptions): Worker<JobData, GenerationResult> {
   const { config, processor, logger } = options;
   const worker = new Worker<JobData, GenerationResult>(
-    config.QUEUE_NAME,
+    options.queueName,
     // A job the shutdown stopped goes back to the queue from within (WaitingError), not as a result.
     processor.process,
     {
@@ -42,7 +48,7 @@ export function createJobWorker(options: JobWorkerOptions): Worker<JobData, Gene
     logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed');
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
-  trackJobOutcomes(worker);
+  trackJobOutcomes(worker, options.model);
   admitOnCompletion(worker, options);
   return worker;
 }
@@ -59,7 +65,7 @@ function admitOnCompletion(worker: Worker<JobData, GenerationResult>, options: J
   const fair = new FairQueue({
     redis: options.connection,
     queue: worker,
-    keys: redisKeys(config.REDIS_PREFIX),
+    keys: options.fairKeys,
     readyDepth: config.FAIR_READY_DEPTH,
     boostAfterMs: config.MAX_WAIT_BEFORE_BOOST_SECONDS * 1000,
     logger,

@@ -1,16 +1,23 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { decodePoolWarning, planInference } from '../core/model/inference-plan.ts';
+import { decodePoolWarning, planInference, thisMachine, type Machine } from '../core/model/inference-plan.ts';
 import type { ModelSource } from '../core/model/resolve.ts';
 import { InferencePool } from './inference-pool.ts';
 
 /**
  * Starts the pool threads on the resolved model file, with the settings the operator gave and the
  * rest chosen from the model and the machine; each thread loads the model once. Resolves when the
- * first thread has loaded it, so a file llama.cpp cannot read fails the start.
+ * first thread has loaded it, so a file llama.cpp cannot read fails the start. `machine` is the
+ * share of the cores and memory this model gets (a worker holding several divides them).
  */
-export async function loadModelPool(config: Config, source: ModelSource, logger: Logger, tokenFlushMs: number): Promise<InferencePool> {
-  const plan = planInference(source.facts, config);
+export async function loadModelPool(
+  config: Config,
+  source: ModelSource,
+  logger: Logger,
+  tokenFlushMs: number,
+  machine: Machine = thisMachine(),
+): Promise<InferencePool> {
+  const plan = planInference(source.facts, config, machine);
   logger.info(
     {
       model: source.path,

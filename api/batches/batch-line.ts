@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../core/errors.ts';
 import { BATCH_PRIORITY, type RequestLimits } from '../../core/job-contract.ts';
+import type { ModelResolver } from '../model-lanes.ts';
 import type { Submission } from '../job-service.ts';
 import { parseOpenAiRequest } from '../openai/parse-request.ts';
 import { chatCompletionRequestSchema, completionRequestSchema } from '../openai/request-schemas.ts';
@@ -31,8 +32,8 @@ export interface BatchLine {
 export interface LineContext {
   endpoint: BatchEndpoint;
   limits: RequestLimits;
-  /** The served model's id: the line's `model` must name it, as on the synchronous endpoint. */
-  modelId: string;
+  /** The deployment's models: the line's `model` must name one, as on the synchronous endpoint. */
+  models: ModelResolver;
   tenant: string;
 }
 
@@ -60,8 +61,8 @@ export function lineParser(limits: RequestLimits): (text: string, context: LineC
     try {
       const job =
         context.endpoint === '/v1/chat/completions'
-          ? chatJob(parseOpenAiRequest(chat, body), context.limits, context.modelId, context.tenant)
-          : completionJob(parseOpenAiRequest(completion, body), context.limits, context.modelId, context.tenant);
+          ? chatJob(parseOpenAiRequest(chat, body), context)
+          : completionJob(parseOpenAiRequest(completion, body), context);
       // A line's output record holds one job's answer.
       if (job.choices > 1) throw new LineError('unsupported_value', 'n above 1 is not supported in a batch: write one line per choice', 'body.n');
       return { custom_id: customId, submission: { ...job.submission, priority: BATCH_PRIORITY } };

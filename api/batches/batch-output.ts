@@ -32,7 +32,7 @@ export function finishedLine(batchId: string, line: number, customId: string, en
   try {
     const result = resultOf(view, modelId);
     const created = Math.floor(Date.parse(view.finished_at ?? new Date().toISOString()) / 1000);
-    const meta = { id: `${idPrefix}${view.id}`, created, model: modelId };
+    const meta = { id: `${idPrefix}${view.id}`, created, model: result.model };
     const body = chat ? chatFlavor.full(meta, result) : completionFlavor.full(meta, result);
     return { line, ok: true, record: { id, custom_id: customId, response: { status_code: 200, request_id: view.id, body }, error: null } };
   } catch (error) {

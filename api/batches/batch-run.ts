@@ -6,6 +6,7 @@ import { isFinished } from '../../core/job-contract.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics/registry.ts';
 import type { GenerateQueue } from '../../core/queue.ts';
+import type { ModelResolver } from '../model-lanes.ts';
 import { SYSTEM_VIEWER, type JobService } from '../job-service.ts';
 import type { JobWatch, JobStateWatcher } from '../job-state-watcher.ts';
 import { cachedAnswerView, type JobView } from '../job-view.ts';
@@ -30,11 +31,14 @@ export interface BatchRunDeps {
   files: FileStore;
   jobs: JobService;
   jobStates: JobStateWatcher;
-  queue: GenerateQueue;
+  /** Every model's queue: a line's job is in its model's. */
+  queues: readonly GenerateQueue[];
   parse: (text: string, context: LineContext) => BatchLine;
   limits: LineContext['limits'];
-  /** Live: the served model's id. */
+  /** Live: the default model's shown id. */
   modelId: () => string;
+  /** The deployment's models: each line's `model` must name one. */
+  models: ModelResolver;
   linesInFlight: number;
   maxLines: number;
   metrics: Metrics;
@@ -96,7 +100,7 @@ export class BatchRun {
   }
 
   private context(batch: BatchRecord): LineContext {
-    return { endpoint: batch.object.endpoint, limits: this.deps.limits, modelId: this.deps.modelId(), tenant: batch.tenant };
+    return { endpoint: batch.object.endpoint, limits: this.deps.limits, models: this.deps.models, tenant: batch.tenant };
   }
 
   private async validate(batch: BatchRecord): Promise<BatchRecord | undefined> {
@@ -181,7 +185,7 @@ export class BatchRun {
   /** Spools finished lines, then counts them (once each), then lets their jobs go. */
   private async write(done: SpooledLine[], entries: Map<number, LineEntry>): Promise<void> {
     if (done.length === 0) return;
-    const { store, files, metrics, queue } = this.deps;
+    const { store, files, metrics, queues } = this.deps;
     await files.scratch(this.id).append(done.map((line) => JSON.stringify(line)));
     const recorded = new Set(await store.record(this.id, done));
     for (const line of done) {
@@ -198,7 +202,7 @@ export class BatchRun {
     for (const jobId of jobIds) {
       this.unwatch(jobId);
       // The job's result is in the spool now: it need not wait for the queue's retention.
-      await queue.remove(jobId).catch(() => undefined);
+      for (const queue of queues) await queue.remove(jobId).catch(() => undefined);
     }
   }
 

@@ -5,6 +5,7 @@ import type { RedisKeys } from '../../core/keys.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics/registry.ts';
 import type { GenerateQueue } from '../../core/queue.ts';
+import type { ModelResolver } from '../model-lanes.ts';
 import type { JobService } from '../job-service.ts';
 import type { JobStateWatcher } from '../job-state-watcher.ts';
 import { limitsOf } from '../submission.ts';
@@ -35,8 +36,10 @@ export function startBatchSystem(deps: {
   files: FileStore;
   jobs: JobService;
   jobStates: JobStateWatcher;
-  generateQueue: GenerateQueue;
+  /** Every model's queue. */
+  generateQueues: readonly GenerateQueue[];
   modelId: () => string;
+  models: ModelResolver;
   metrics: Metrics;
   logger: Logger;
 }): BatchSystem {
@@ -54,10 +57,11 @@ export function startBatchSystem(deps: {
       files: deps.files,
       jobs: deps.jobs,
       jobStates: deps.jobStates,
-      queue: deps.generateQueue,
+      queues: deps.generateQueues,
       parse: lineParser(limits),
       limits,
       modelId: deps.modelId,
+      models: deps.models,
       linesInFlight: config.BATCH_LINES_IN_FLIGHT,
       maxLines: config.BATCH_MAX_LINES,
       metrics,

@@ -11,7 +11,7 @@ export function createJob(deps: ApiDeps): RequestHandler {
   const schema = generationRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
     const request = parseBody(schema, req.body);
-    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant));
+    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant, deps.lanes));
     if (outcome.kind === 'cached') {
       res.status(200).json({ id: outcome.id, status: 'completed', result: outcome.result, links: jobLinks(outcome.id) });
       return;

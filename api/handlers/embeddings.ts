@@ -34,9 +34,10 @@ function answer(id: string, result: GenerationResult, format: EncodingFormat): E
 export function createEmbeddings(deps: ApiDeps): RequestHandler {
   const schema = embeddingRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
-    const { input, encoding_format: format, priority, cache, timeout_ms: timeoutMs } = parseBody(schema, req.body);
+    const { input, encoding_format: format, priority, cache, timeout_ms: timeoutMs, model: named } = parseBody(schema, req.body);
     const inputs = typeof input === 'string' ? [input] : input;
-    const outcome = await deps.jobs.submit(embeddingSubmission({ inputs, priority, cache }, viewerOf(res).tenant));
+    const model = deps.lanes.resolve(named);
+    const outcome = await deps.jobs.submit(embeddingSubmission({ inputs, priority, cache, model }, viewerOf(res).tenant));
     const result = outcome.kind === 'cached' ? outcome.result : await deps.jobs.resultWithin(outcome.job, timeoutMs);
     if (result) {
       res.json(answer(outcome.id, result, format));

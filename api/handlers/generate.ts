@@ -13,7 +13,7 @@ export function generate(deps: ApiDeps): RequestHandler {
   const schema = generateWaitRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
     const { timeout_ms: timeoutMs, ...request } = parseBody(schema, req.body);
-    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant));
+    const outcome = await deps.jobs.submit(toSubmission(request, viewerOf(res).tenant, deps.lanes));
     if (outcome.kind === 'cached') {
       res.json({ id: outcome.id, ...outcome.result });
       return;

@@ -17,6 +17,6 @@ export function createChatCompletion(deps: OpenAiDeps & { config: Config }): Req
   const schema = chatCompletionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, res, chatJob(request, limits, deps.modelId, viewerOf(res).tenant), format);
+    await serveJob(deps, res, chatJob(request, { limits, models: deps.lanes, tenant: viewerOf(res).tenant }), format);
   };
 }

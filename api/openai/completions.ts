@@ -17,6 +17,6 @@ export function createCompletion(deps: OpenAiDeps & { config: Config }): Request
   const schema = completionRequestSchema(limits);
   return async (req, res) => {
     const request = parseOpenAiRequest(schema, req.body);
-    await serveJob(deps, res, completionJob(request, limits, deps.modelId, viewerOf(res).tenant), format);
+    await serveJob(deps, res, completionJob(request, { limits, models: deps.lanes, tenant: viewerOf(res).tenant }), format);
   };
 }

@@ -32,7 +32,7 @@ export function createResponse(deps: OpenAiDeps & { config: Config }): RequestHa
     const request: ResponseRequest = parseOpenAiRequest(schema, req.body, RESPONSES_UNSUPPORTED_OPTIONS);
     const stream = request.stream ?? false;
     if (!stream && request.stream_options != null) throw badRequest('invalid_value', 'stream_options is only allowed with stream: true', 'stream_options');
-    const context: JobContext = { limits, modelId: deps.modelId, tenant: viewerOf(res).tenant };
+    const context: JobContext = { limits, models: deps.lanes, tenant: viewerOf(res).tenant };
     const submission = chatSubmission(request, inputMessages(request), request.max_output_tokens, context, 'input');
     const echo: ResponseEcho = {
       instructions: request.instructions ?? null,

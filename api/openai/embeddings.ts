@@ -8,24 +8,23 @@ import type { OpenAiDeps } from './deps.ts';
 import { embeddingCreateRequestSchema, refuseTokenArrays, type EmbeddingList } from './embedding-schemas.ts';
 import { parseOpenAiRequest } from './parse-request.ts';
 import { awaitResult } from './serve-job.ts';
-import { checkModel } from './to-submission.ts';
 
 /**
  * POST /v1/embeddings — OpenAI's embeddings: one vector per input, all computed in one job of the
  * shared queue (priority, quotas, fair scheduling, the cache and in-flight sharing, as every job).
  * The client waits for it as for a chat completion answered whole, and leaving cancels it.
  */
-export function createEmbeddings(deps: OpenAiDeps & { config: Config; readonly embeddingSize: number | undefined }): RequestHandler {
+export function createEmbeddings(deps: OpenAiDeps & { config: Config }): RequestHandler {
   const schema = embeddingCreateRequestSchema(limitsOf(deps.config));
   return async (req, res) => {
     refuseTokenArrays(req.body);
     const request = parseOpenAiRequest(schema, req.body);
-    checkModel(request, deps.modelId);
+    const model = deps.lanes.resolve(request.model);
     const dimensions = request.dimensions ?? undefined;
-    checkDimensions(dimensions, deps.embeddingSize);
+    checkDimensions(dimensions, deps.lanes.embeddingSize(model));
     const inputs = typeof request.input === 'string' ? [request.input] : request.input;
     const submission = embeddingSubmission(
-      { inputs, ...(dimensions === undefined ? {} : { dimensions }), priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: request.model },
+      { inputs, ...(dimensions === undefined ? {} : { dimensions }), priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model },
       viewerOf(res).tenant,
     );
     const outcome = await deps.jobs.submit(submission);
@@ -38,7 +37,7 @@ export function createEmbeddings(deps: OpenAiDeps & { config: Config; readonly e
     const body: EmbeddingList = {
       object: 'list',
       data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
-      model: deps.modelId,
+      model: deps.lanes.shownId(model),
       usage: { prompt_tokens: embedding.usage.prompt_tokens, total_tokens: embedding.usage.prompt_tokens },
     };
     res.json(body);

@@ -28,6 +28,7 @@ export function openAiRouter(deps: ApiDeps): Router {
     streamCap: deps.streamCap,
     logger: deps.logger,
     holders,
+    lanes: deps.lanes,
     // Live: workers publish the model they serve.
     get modelId() {
       return deps.modelId;

@@ -26,7 +26,7 @@ export async function serveJob<Full>(deps: OpenAiDeps, res: Response, job: OpenA
   const outcome = await deps.jobs.submit(job.submission);
   // The job behind the answer, for GET /api/v1/jobs/{id} and its /events.
   res.setHeader('x-job-id', outcome.id);
-  const meta: ResponseMeta = { id: `${format.idPrefix}${outcome.id}`, created: Math.floor(Date.now() / 1000), model: deps.modelId };
+  const meta: ResponseMeta = { id: `${format.idPrefix}${outcome.id}`, created: Math.floor(Date.now() / 1000), model: deps.lanes.shownId(job.submission.model) };
   if (job.stream) {
     await streamJob(deps, res, outcome, format.stream(meta, job.includeUsage));
     return;
@@ -44,7 +44,7 @@ async function serveChoices<Full>(deps: OpenAiDeps, res: Response, job: OpenAiJo
   const outcomes = await submitAll(deps, choiceSubmissions(job.submission, job.choices));
   const first = outcomes[0]!;
   res.setHeader('x-job-id', first.id);
-  const meta: ResponseMeta = { id: `${format.idPrefix}${first.id}`, created: Math.floor(Date.now() / 1000), model: deps.modelId };
+  const meta: ResponseMeta = { id: `${format.idPrefix}${first.id}`, created: Math.floor(Date.now() / 1000), model: deps.lanes.shownId(job.submission.model) };
   if (job.stream) {
     await streamChoices(deps, res, outcomes, format.streamChoices(meta, job.includeUsage));
     return;

@@ -1,9 +1,10 @@
 import { toJobPenalties, type PenaltyRequest } from '../../core/contract/penalties.ts';
 import { toJobResponseFormat, type ResponseFormatRequest } from '../../core/contract/response-format.ts';
 import { toJobTools } from '../../core/contract/tools.ts';
-import { AppError, badRequest } from '../../core/errors.ts';
+import { badRequest } from '../../core/errors.ts';
 import { DEFAULT_PRIORITY, type ChatMessage, type RequestLimits, type Sampling } from '../../core/job-contract.ts';
 import type { Submission } from '../job-service.ts';
+import type { ModelResolver } from '../model-lanes.ts';
 import type { ChatCompletionRequest, ChatRequestMessage, CompletionRequest } from './request-schemas.ts';
 
 /** OpenAI's defaults, not the native API's: an OpenAI client that sends nothing gets what OpenAI would do. */
@@ -35,18 +36,9 @@ export interface JobOptions extends PenaltyRequest {
 /** Who a job is for and what it may ask: the same for every request of one route. */
 export interface JobContext {
   limits: RequestLimits;
-  modelId: string;
+  /** The deployment's models: a request's `model` must name one (404 `model_not_found` otherwise). */
+  models: ModelResolver;
   tenant: string;
-}
-
-/** The served model's id as /v1/models lists it (`<name>:<quantization>`), or just its name. */
-export function checkModel(request: Pick<JobOptions, 'model'>, modelId: string): void {
-  const name = modelId.includes(':') ? modelId.slice(0, modelId.lastIndexOf(':')) : modelId;
-  if (request.model !== modelId && request.model !== name) {
-    throw new AppError(404, 'model_not_found', `The model '${request.model}' does not exist; this server serves '${modelId}' (see GET /v1/models).`, {
-      param: 'model',
-    });
-  }
 }
 
 type StreamRequest = Pick<ChatCompletionRequest, 'stream' | 'stream_options'>;
@@ -72,15 +64,15 @@ function sampling(request: JobOptions, maxTokens: number | null | undefined, lim
   };
 }
 
-function queueOptions(request: JobOptions): Pick<Submission, 'priority' | 'cache' | 'model'> {
-  return { priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: request.model };
+function queueOptions(request: JobOptions, models: ModelResolver): Pick<Submission, 'priority' | 'cache' | 'model'> {
+  return { priority: request.priority ?? DEFAULT_PRIORITY, cache: request.cache ?? true, model: models.resolve(request.model) };
 }
 
-export function completionJob(request: CompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
-  checkModel(request, modelId);
+export function completionJob(request: CompletionRequest, { limits, models, tenant }: JobContext): OpenAiJob {
+  const options = queueOptions(request, models);
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
   return {
-    submission: { tenant, input: { prompt }, sampling: withLogprobs(sampling(request, request.max_tokens, limits), request.logprobs), ...queueOptions(request) },
+    submission: { tenant, input: { prompt }, sampling: withLogprobs(sampling(request, request.max_tokens, limits), request.logprobs), ...options },
     choices: request.n ?? 1,
     ...streaming(request),
   };
@@ -88,10 +80,10 @@ export function completionJob(request: CompletionRequest, limits: RequestLimits,
 
 const textOf = (content: NonNullable<ChatRequestMessage['content']>) => (typeof content === 'string' ? content : content.map((part) => part.text).join('\n'));
 
-export function chatJob(request: ChatCompletionRequest, limits: RequestLimits, modelId: string, tenant: string): OpenAiJob {
+export function chatJob(request: ChatCompletionRequest, context: JobContext): OpenAiJob {
   const messages = toJobMessages(request.messages);
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
-  const submission = chatSubmission(request, messages, maxTokens, { limits, modelId, tenant }, 'messages');
+  const submission = chatSubmission(request, messages, maxTokens, context, 'messages');
   const tools = toJobTools(request, submission.sampling.response_format);
   const sampling = withLogprobs(submission.sampling, chatLogprobs(request));
   return {
@@ -160,13 +152,13 @@ export function chatSubmission(
   request: JobOptions,
   messages: ChatMessage[],
   maxTokens: number | null | undefined,
-  { limits, modelId, tenant }: JobContext,
+  { limits, models, tenant }: JobContext,
   param: string,
 ): Submission {
-  checkModel(request, modelId);
+  const options = queueOptions(request, models);
   const chars = messages.reduce((sum, message) => sum + message.content.length + (message.tool_calls?.reduce((n, call) => n + call.arguments.length, 0) ?? 0), 0);
   if (chars > limits.maxPromptChars) {
     throw badRequest('prompt_too_long', `${param} hold ${chars} characters of text in all; at most ${limits.maxPromptChars} are accepted`, param);
   }
-  return { tenant, input: { messages }, sampling: sampling(request, maxTokens, limits), ...queueOptions(request) };
+  return { tenant, input: { messages }, sampling: sampling(request, maxTokens, limits), ...options };
 }

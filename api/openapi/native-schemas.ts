@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FINISH_REASONS, JOB_STATUSES, type GenerationResult } from '../../core/job-contract.ts';
-import type { ServedModelListing } from '../../core/model/served-models.ts';
+import type { ModelObject } from '../handlers/list-models.ts';
 import type { EmbeddingsAnswer } from '../handlers/embeddings.ts';
 import type { UsageReport } from '../handlers/usage.ts';
 import type { JobView } from '../job-view.ts';
@@ -111,11 +111,8 @@ export const jobEventsSchema = z
   })
   .describe('The `data:` of each event type (one JSON object per event; this object only lists them).');
 
-export const modelSchema = z.object({
-  id: z.string().describe('`<name>:<quantization>`: the `model` to send to /v1 (the name alone is accepted too).'),
-  object: z.literal('model'),
-  created: z.number().int().describe('Unix time (seconds) the model was loaded.'),
-  owned_by: z.string(),
+/** A model file's facts, as the workers that loaded it report them: absent while none has. */
+const modelFactsSchema = z.object({
   file: z.string(),
   architecture: z.string(),
   parameters: z.number().int(),
@@ -126,10 +123,21 @@ export const modelSchema = z.object({
   size_bytes: z.number().int(),
   random_weights: z.boolean().describe('true for builtin:tiny: every output is noise.'),
   has_chat_template: z.boolean().describe('false: chat requests use the plain fallback format (docs/openai.md).'),
-  embedding_size: z.number().int().optional().describe("Length of the model's embedding vectors (POST /v1/embeddings `dimensions` must equal it); absent from workers of older versions."),
+  embedding_size: z.number().int().describe("Length of the model's embedding vectors (POST /v1/embeddings `dimensions` must equal it); absent from workers of older versions."),
   load_ms: z.number(),
-  fingerprint: z.string().optional().describe("Identity of the file's content (size, GGUF header, weights sampled from both ends): part of cache keys."),
-  workers: z.number().int().describe('Live workers serving it.'),
+  fingerprint: z.string().describe("Identity of the file's content (size, GGUF header, weights sampled from both ends): part of cache keys."),
+});
+
+export const modelSchema = modelFactsSchema.partial().extend({
+  id: z.string().describe('The `model` to send: an id of the models file, or without one `<name>:<quantization>` (the name alone is accepted too).'),
+  object: z.literal('model'),
+  created: z.number().int().describe('Unix time (seconds) the model was first loaded by a live worker; 0 while none has it loaded.'),
+  owned_by: z.literal('llm-orchestrator'),
+  aliases: z.array(z.string()).describe('Other names that reach this model (for example an OpenAI model name).'),
+  kind: z.enum(['generate', 'embedding']),
+  workers: z.number().int().describe('Live workers that have it loaded.'),
+  loaded_by: z.array(z.string()).describe('Their ids (`<host>:<pid>:<random>`).'),
+  waiting: z.number().int().describe('Jobs waiting for it: ready, held by fair scheduling, or waiting out a retry backoff.'),
 });
 
 const usageCountsSchema = z.object({
@@ -166,4 +174,4 @@ agree<Same<z.infer<typeof generationResultSchema>, GenerationResult>>(true);
 agree<Same<z.infer<typeof jobViewSchema>, JobView>>(true);
 agree<Same<z.infer<typeof usageReportSchema>, UsageReport>>(true);
 agree<Same<z.infer<typeof embeddingsAnswerSchema>, EmbeddingsAnswer>>(true);
-agree<Same<Omit<z.infer<typeof modelSchema>, 'object' | 'created' | 'owned_by'>, Omit<ServedModelListing, 'loaded_at'>>>(true);
+agree<Same<z.infer<typeof modelSchema>, ModelObject>>(true);

@@ -24,7 +24,7 @@ export interface RequestGuard {
   guard: RequestHandler[];
 }
 
-export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys' | 'queue' | 'tenants'>): RequestGuard {
+export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 'redis' | 'keys' | 'lanes' | 'tenants'>): RequestGuard {
   const { config, logger, redis, tenants } = deps;
   const keyring = tenants.keyring;
   if (keyring.empty) {
@@ -37,12 +37,10 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
     logger.info({ keys: keyring.size, tenants: keyring.tenants.length }, 'API keys configured: requests need "Authorization: Bearer <key>" or "x-api-key"');
   }
 
-  const gauge = new QueueDepthGauge(async () => {
-    const counts = await deps.queue.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
-    return Object.values(counts).reduce((sum, n) => sum + n, 0);
-  }, logger);
+  const gauge = new QueueDepthGauge(() => deps.lanes.waitingJobs(), logger);
 
-  const vocabulary = promptTokenizer(config, logger);
+  // With several models, which vocabulary applies depends on the request's model: workers count instead.
+  const vocabulary = promptTokenizer(config.MODELS_FILE === undefined ? config : { ...config, CHECK_PROMPT_TOKENS: false }, logger);
   const steps: RequestHandler[] = [
     identify(() => tenants.keyring),
     rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),

@@ -23,7 +23,7 @@ export function recordEmbedding(
   const { m } = metrics;
   const model = { model: labels.model };
   m.promptTokens.inc(model, result.usage.prompt_tokens);
-  m.queueWait.observe({ queue: labels.queue }, result.timings.queued_ms / 1000);
+  m.queueWait.observe(labels, result.timings.queued_ms / 1000);
   m.embeddingInputs.inc(model, result.embeddings.length);
   m.embeddingDuration.observe(model, result.timings.generation_ms / 1000);
 }

@@ -103,7 +103,7 @@ export function recordGeneration(
   const { usage, timings } = result;
   m.promptTokens.inc(model, usage.prompt_tokens);
   m.generationTokens.inc(model, usage.completion_tokens);
-  m.queueWait.observe({ queue: labels.queue }, timings.queued_ms / 1000);
+  m.queueWait.observe(labels, timings.queued_ms / 1000);
   m.generationDuration.observe(model, timings.generation_ms / 1000);
   m.e2eLatency.observe(model, Math.max(0, e2eMs) / 1000);
   // Without a token there is no first-token time; without a second, no time between tokens.

@@ -8,9 +8,9 @@ import { processMetrics, type Metrics } from './registry.ts';
  * recorded the outcome in Redis: completed (by finish reason), cancelled, failed for good, retried,
  * stalled. Jobs handed back to the queue at shutdown emit none of them.
  */
-export function trackJobOutcomes(worker: Worker<JobData, GenerationResult>, metrics: Metrics = processMetrics()): void {
+export function trackJobOutcomes(worker: Worker<JobData, GenerationResult>, model: string, metrics: Metrics = processMetrics()): void {
   const { m } = metrics;
-  const queue = { queue: worker.name };
+  const queue = { queue: worker.name, model };
   // Series exist from the start at 0, so rate() and ratios see the first job too (Prometheus cannot rate a series it never saw).
   for (const reason of FINISH_REASONS) if (reason !== 'cancelled') m.jobsCompleted.inc({ ...queue, finish_reason: reason }, 0);
   for (const counter of [m.jobsFailed, m.jobsRetried, m.jobsCancelled, m.jobsStalled]) counter.inc(queue, 0);
@@ -31,10 +31,11 @@ function willRetry(job: Job, error: Error): boolean {
 }
 
 /** The API's counters at 0 from the start, for the same reason as the worker's. */
-export function initSubmissionCounters(queueName: string, metrics: Metrics = processMetrics()): void {
+export function initSubmissionCounters(queueName: string, model: string, metrics: Metrics = processMetrics()): void {
   const { m } = metrics;
-  m.jobsSubmitted.inc({ queue: queueName }, 0);
-  m.jobsCancelled.inc({ queue: queueName }, 0);
-  m.jobsUnconfirmed.inc({ queue: queueName }, 0);
-  for (const result of CACHE_RESULTS) m.cacheRequests.inc({ result }, 0);
+  const labels = { queue: queueName, model };
+  m.jobsSubmitted.inc(labels, 0);
+  m.jobsCancelled.inc(labels, 0);
+  m.jobsUnconfirmed.inc(labels, 0);
+  for (const result of CACHE_RESULTS) m.cacheRequests.inc({ model, result }, 0);
 }

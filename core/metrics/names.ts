@@ -227,6 +227,13 @@ export const METRICS = {
     labels: ['model'],
     exportedBy: ['worker'],
   },
+  modelLoads: {
+    name: 'llmo_model_loads_total',
+    type: 'counter',
+    help: 'Models this worker loaded: once each at start, and again at each switch when its models do not all fit WORKER_MEMORY_BUDGET.',
+    labels: ['model'],
+    exportedBy: ['worker'],
+  },
   modelInfo: {
     name: 'llmo_model_info',
     type: 'gauge',

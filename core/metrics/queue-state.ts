@@ -13,35 +13,41 @@ export interface CountableQueue {
 const READ_TIMEOUT_MS = 2000;
 
 /** Handles by qualified name: the first one is read, the others stand by until it is untracked. */
-const tracked = new WeakMap<Metrics, Map<string, CountableQueue[]>>();
+interface Tracked {
+  queue: CountableQueue;
+  /** The model whose jobs it carries, as metrics label it; read at each scrape. */
+  model: () => string;
+}
+
+const tracked = new WeakMap<Metrics, Map<string, Tracked[]>>();
 
 /**
- * Exports `llmo_queue_jobs{queue,state}` for `queue`, read with one `getJobCounts` call per scrape
+ * Exports `llmo_queue_jobs{queue,model,state}` for `queue`, read with one `getJobCounts` call per scrape
  * (BullMQ answers it with one script of O(1) counts, whatever the queue length).
  * Returns the function that stops tracking it.
  */
-export function trackQueueState(queue: CountableQueue, metrics: Metrics = processMetrics()): () => void {
+export function trackQueueState(queue: CountableQueue, model: () => string, metrics: Metrics = processMetrics()): () => void {
   let queues = tracked.get(metrics);
   if (!queues) {
-    const all = new Map<string, CountableQueue[]>();
+    const all = new Map<string, Tracked[]>();
     queues = all;
     tracked.set(metrics, all);
     metrics.onScrape(async () => {
       const heads = [...all.values()].flatMap((handles) => handles.slice(0, 1));
-      const reads = await Promise.allSettled(heads.map(async (q) => ({ name: q.name, counts: await readCounts(q) })));
+      const reads = await Promise.allSettled(heads.map(async (q) => ({ name: q.queue.name, model: q.model(), counts: await readCounts(q.queue) })));
       const gauge = metrics.m.queueJobs;
       gauge.reset();
       for (const read of reads) {
         if (read.status !== 'fulfilled') continue;
-        for (const state of QUEUE_STATES) gauge.set({ queue: read.value.name, state }, read.value.counts[state] ?? 0);
+        for (const state of QUEUE_STATES) gauge.set({ queue: read.value.name, model: read.value.model, state }, read.value.counts[state] ?? 0);
       }
     });
   }
   const handles = queues;
   const key = queue.qualifiedName;
-  handles.set(key, [...(handles.get(key) ?? []), queue]);
+  handles.set(key, [...(handles.get(key) ?? []), { queue, model }]);
   return () => {
-    const rest = (handles.get(key) ?? []).filter((q) => q !== queue);
+    const rest = (handles.get(key) ?? []).filter((q) => q.queue !== queue);
     if (rest.length > 0) handles.set(key, rest);
     else handles.delete(key);
   };

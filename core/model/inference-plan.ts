@@ -135,3 +135,20 @@ export function decodePoolWarning(plan: Pick<InferencePlan, 'poolThreads' | 'con
   return `UV_THREADPOOL_SIZE is ${size}: ${contexts} llama.cpp contexts decode on libuv's thread pool, ` +
     `so at most ${Math.min(size, contexts)} at once, with file and DNS work waiting behind them; start the worker with UV_THREADPOOL_SIZE=${contexts + LIBUV_DEFAULT_POOL} or more`;
 }
+
+/**
+ * Memory a model takes in a worker under `plan`: a copy of the weights per pool thread, and the KV
+ * cache of every sequence at the context size. What WORKER_MEMORY_BUDGET is spent on.
+ */
+export function planMemoryBytes(
+  facts: Pick<ModelFacts, 'sizeBytes' | 'shape' | 'trainContextSize'>,
+  plan: Pick<InferencePlan, 'poolThreads' | 'contextsPerThread' | 'sequencesPerThread'>,
+  contextSize: number,
+): number {
+  const context = Math.min(contextSize, facts.trainContextSize ?? contextSize);
+  const kvPerSequence = facts.shape ? kvBytesPerToken(facts.shape) * context : 0;
+  return plan.poolThreads * (facts.sizeBytes + plan.contextsPerThread * plan.sequencesPerThread * kvPerSequence);
+}
+
+/** The default WORKER_MEMORY_BUDGET: the share of the machine's memory a default plan may take. */
+export const defaultMemoryBudget = (machine: Machine = thisMachine()): number => Math.floor(machine.memoryBytes * MEMORY_SHARE);

@@ -35,19 +35,29 @@ interface PublishedEntry extends ServedModel {
   updated_at: number;
 }
 
-/** A model as listed: the facts plus how many live workers serve it. */
+/** A model as listed: the facts plus the live workers that have it loaded. */
 export interface ServedModelListing extends ServedModel {
   workers: number;
+  /** Ids of those workers (`<host>:<pid>:<random>`). */
+  loaded_by: string[];
 }
 
-/** Writes (or refreshes) this worker's entry; called with every heartbeat. */
-export async function publishServedModel(redis: Redis, keys: RedisKeys, workerId: string, model: ServedModel): Promise<void> {
-  const entry: PublishedEntry = { ...model, updated_at: Date.now() };
-  await redis.hset(keys.models, workerId, JSON.stringify(entry));
+/** The field of a worker's entry for one of its models: `<worker id>#<model id>`. */
+const fieldOf = (workerId: string, modelId: string) => `${workerId}#${modelId}`;
+const workerOf = (field: string) => field.split('#')[0] ?? field;
+
+/** Writes (or refreshes) this worker's entries, one per loaded model; called with every heartbeat. */
+export async function publishServedModels(redis: Redis, keys: RedisKeys, workerId: string, models: readonly ServedModel[]): Promise<void> {
+  if (models.length === 0) return;
+  const now = Date.now();
+  const fields = models.flatMap((model) => [fieldOf(workerId, model.id), JSON.stringify({ ...model, updated_at: now } satisfies PublishedEntry)]);
+  await redis.hset(keys.models, ...fields);
 }
 
-export async function withdrawServedModel(redis: Redis, keys: RedisKeys, workerId: string): Promise<void> {
-  await redis.hdel(keys.models, workerId);
+/** Removes this worker's entries of `modelIds` (models it unloaded, or all of them as it stops). */
+export async function withdrawServedModels(redis: Redis, keys: RedisKeys, workerId: string, modelIds: readonly string[]): Promise<void> {
+  if (modelIds.length === 0) return;
+  await redis.hdel(keys.models, ...modelIds.map((id) => fieldOf(workerId, id)));
 }
 
 function parse(json: string): PublishedEntry | undefined {
@@ -69,15 +79,16 @@ export async function readServedModels(redis: Redis, keys: RedisKeys, freshMs: n
   const now = Date.now();
   const byId = new Map<string, ServedModelListing>();
   const dead: string[] = [];
-  for (const [worker, json] of Object.entries(all)) {
+  for (const [field, json] of Object.entries(all)) {
     const entry = parse(json);
-    if (!entry || now - entry.updated_at > pruneAfterMs) dead.push(worker);
+    if (!entry || now - entry.updated_at > pruneAfterMs) dead.push(field);
     if (!entry || now - entry.updated_at > freshMs) continue;
     const { updated_at: _updated, ...model } = entry;
     const known = byId.get(model.id);
-    if (!known) byId.set(model.id, { ...model, workers: 1 });
+    if (!known) byId.set(model.id, { ...model, workers: 1, loaded_by: [workerOf(field)] });
     else {
       known.workers += 1;
+      known.loaded_by.push(workerOf(field));
       // The earliest load is when the model became available.
       known.loaded_at = Math.min(known.loaded_at, model.loaded_at);
     }
@@ -93,6 +104,8 @@ export async function readServedModels(redis: Redis, keys: RedisKeys, freshMs: n
  */
 export class ServedModelView {
   private served: ServedModel | undefined;
+  /** The last record seen of each model id: a model a worker unloaded keeps its identity. */
+  private readonly known = new Map<string, ServedModel>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -112,7 +125,9 @@ export class ServedModelView {
 
   async refresh(): Promise<void> {
     try {
-      this.served = (await readServedModels(this.redis, this.keys, this.freshMs))[0];
+      const listed = await readServedModels(this.redis, this.keys, this.freshMs);
+      this.served = listed[0];
+      for (const model of listed) this.known.set(model.id, model);
     } catch {
       // Redis away: keep the last known id
     }
@@ -128,15 +143,18 @@ export class ServedModelView {
    * file of the same name (a rolling upgrade) or another context never serves the old answers.
    * Before a worker has reported, the predicted id and configured context.
    */
-  cacheIdentity(): string {
-    const served = this.served;
-    if (!served) return `${this.expectedId}#${this.expectedContextSize}`;
+  cacheIdentity(): string;
+  /** The same for model `id` of several, predicted as `<id>#<contextSize>` until a worker has loaded it. */
+  cacheIdentity(id: string, contextSize: number): string;
+  cacheIdentity(id?: string, contextSize?: number): string {
+    const served = id === undefined ? this.served : this.known.get(id);
+    if (!served) return `${id ?? this.expectedId}#${contextSize ?? this.expectedContextSize}`;
     return `${served.id}#${served.context_size}#${served.fingerprint ?? ''}`;
   }
 
-  /** The served model's embedding vector size, once a worker has reported it. */
-  embeddingSize(): number | undefined {
-    return this.served?.embedding_size;
+  /** The served model's (or model `id`'s) embedding vector size, once a worker has reported it. */
+  embeddingSize(id?: string): number | undefined {
+    return (id === undefined ? this.served : this.known.get(id))?.embedding_size;
   }
 
   close(): void {

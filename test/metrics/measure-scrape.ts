@@ -16,7 +16,7 @@ const config = loadConfig({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0
 const connection = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
 const queue = createQueue(config, connection);
 const metrics = new Metrics();
-trackQueueState(queue, metrics);
+trackQueueState(queue, () => 'measure', metrics);
 const data: JobData = { prompt: 'x', sampling: { max_tokens: 1, temperature: 0, top_p: 1, top_k: 0, stop: [] }, acceptedAt: 0 };
 
 async function timeIt(label: string, runs: number, f: () => Promise<unknown>): Promise<void> {

@@ -90,7 +90,7 @@ describe("the API's prune of tenants' live jobs", () => {
     stack = await startStack({ env: { CHECK_PROMPT_TOKENS: 'false' } });
     const { deps } = stack.api;
     ledger = new TenantLedger(deps.redis, deps.keys, 400);
-    prune = new TenantJobPrune({ redis: deps.redis, keys: deps.keys, queue: deps.queue, ledger, logger: createLogger('test', 'silent') }, { graceMs: 0 });
+    prune = new TenantJobPrune({ redis: deps.redis, keys: deps.keys, queues: [deps.queue], ledger, logger: createLogger('test', 'silent') }, { graceMs: 0 });
   }, 120_000);
   afterAll(async () => {
     await stack?.close();

@@ -36,23 +36,23 @@ describe('a worker heartbeat (real Redis)', () => {
   });
 
   it('registers the worker and publishes its model before it resolves', async () => {
-    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w1', served, ttlMs: 15_000 });
+    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w1', served: () => [served], ttlMs: 15_000 });
     heartbeat.stop();
     expect(Number(await redis.zscore(keys.workers, 'w1'))).toBeGreaterThan(Date.now() - 5000);
-    expect(JSON.parse((await redis.hget(keys.models, 'w1')) ?? '{}')).toMatchObject({ id: served.id, file: served.file });
+    expect(JSON.parse((await redis.hget(keys.models, `w1#${served.id}`)) ?? '{}')).toMatchObject({ id: served.id, file: served.file });
   });
 
   it('drops registry entries of workers silent for ten heartbeat lifetimes', async () => {
     await redis.zadd(keys.workers, Date.now() - 11 * 1000, 'dead');
     await redis.zadd(keys.workers, Date.now() - 5 * 1000, 'late');
-    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w2', served, ttlMs: 1000 });
+    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w2', served: () => [served], ttlMs: 1000 });
     heartbeat.stop();
     expect(await redis.zscore(keys.workers, 'dead')).toBeNull();
     expect(await redis.zscore(keys.workers, 'late')).not.toBeNull();
   });
 
   it('beats again within a third of the heartbeat lifetime', async () => {
-    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w3', served, ttlMs: 1500 });
+    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w3', served: () => [served], ttlMs: 1500 });
     const first = Number(await redis.zscore(keys.workers, 'w3'));
     await new Promise((resolve) => setTimeout(resolve, 700));
     heartbeat.stop();
@@ -60,10 +60,24 @@ describe('a worker heartbeat (real Redis)', () => {
   });
 
   it('removes the worker and its model when withdrawn', async () => {
-    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w4', served, ttlMs: 15_000 });
+    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w4', served: () => [served], ttlMs: 15_000 });
     heartbeat.stop();
     await heartbeat.withdraw();
     expect(await redis.zscore(keys.workers, 'w4')).toBeNull();
-    expect(await redis.hexists(keys.models, 'w4')).toBe(0);
+    expect(Object.keys(await redis.hgetall(keys.models)).filter((field) => field.startsWith('w4#'))).toEqual([]);
+  });
+
+  it('lists each loaded model under its own field, and forgets one that was unloaded', async () => {
+    const other = { ...served, id: 'other-model' };
+    let loaded = [served, other];
+    const heartbeat = await startHeartbeat({ redis, keys, workerId: 'w5', served: () => loaded, ttlMs: 15_000 });
+    heartbeat.stop();
+    expect(Object.keys(await redis.hgetall(keys.models)).filter((f) => f.startsWith('w5#')).sort()).toEqual([`w5#${other.id}`, `w5#${served.id}`].sort());
+    loaded = [served];
+    await heartbeat.forget(other.id);
+    await heartbeat.beat();
+    expect(Object.keys(await redis.hgetall(keys.models)).filter((f) => f.startsWith('w5#'))).toEqual([`w5#${served.id}`]);
+    await heartbeat.withdraw();
+    expect(Object.keys(await redis.hgetall(keys.models)).filter((f) => f.startsWith('w5#'))).toEqual([]);
   });
 });
