@@ -77,7 +77,7 @@ describe('REDIS_MIN_REPLICAS_ACK: a job is acknowledged once replicas hold it', 
     expect(ms).toBeGreaterThanOrEqual(290);
     expect(ms).toBeLessThan(2000);
     const metrics = await http(stack.baseUrl, 'GET', '/metrics');
-    expect(String(metrics.body)).toMatch(/^llmo_jobs_unconfirmed_total\{queue="[^"]+"\} 1$/m);
+    expect(String(metrics.body)).toMatch(/^llmo_jobs_unconfirmed_total\{queue="[^"]+",model="[^"]+"\} 1$/m);
     const jobsAfter = await admin.keys(`${stack.config.REDIS_PREFIX}:${stack.config.QUEUE_NAME}:*-*`);
     expect(jobsAfter.sort()).toEqual(jobsBefore.sort());
     expect(await admin.zcard(`${stack.config.REDIS_PREFIX}:${stack.config.QUEUE_NAME}:prioritized`) + (await admin.llen(`${stack.config.REDIS_PREFIX}:${stack.config.QUEUE_NAME}:wait`))).toBe(1);

@@ -28,6 +28,9 @@ describe('/metrics after real jobs', () => {
   beforeAll(async () => {
     // No worker yet: jobs stay queued, so identical requests are sure to share one.
     stack = await startStack({ worker: false });
+    // The cache identity stays the one predicted before any worker reported, for the jobs queued
+    // now and the cache hit asked for later alike (a refresh in between would key them apart).
+    stack.api.models.close();
     metricsServer = await startMetricsServer({ port: 0, host: '127.0.0.1' });
     queueConnection = new Redis(stack.config.REDIS_URL!, { maxRetriesPerRequest: null });
     queue = createQueue(stack.config, queueConnection);

@@ -50,6 +50,10 @@ describe('GET /v1/models with USE_INT8 and an F32 model', () => {
           load_ms: expect.any(Number),
           fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
           workers: 1,
+          loaded_by: [stack.worker!.id],
+          aliases: [],
+          kind: 'generate',
+          waiting: 0,
         },
       ],
     });
