@@ -78,11 +78,11 @@ describe('the llm-orchestrator dashboard', () => {
     const variable = () => dashboard.templating.list.find((v: any) => v.name === 'model');
     /** Series names that carry a `model` label: the catalog's, and the recorded per-model queue series. */
     const withModel = new Set([
-      ...Object.values(METRICS).filter((m) => m.labels.includes('model')).flatMap(exposedSeriesNames),
+      ...Object.values(METRICS).filter((m) => (m.labels as readonly string[]).includes('model')).flatMap(exposedSeriesNames),
       'queue_model_state:llmo_queue_jobs:max',
       'queue_model:llmo_queue_backlog:sum',
     ]);
-    const selectors = (expr: string) => [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?(?=\s*[\[)\s/*+-]|$)/g)];
+    const selectors = (expr: string) => [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?(?=\s*[[)\s/*+-]|$)/g)];
 
     it('lists the models of the queue metrics, several at once or all', () => {
       expect(variable()).toMatchObject({ type: 'query', multi: true, includeAll: true, allValue: '.*' });
