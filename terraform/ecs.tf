@@ -71,8 +71,9 @@ locals {
     mountPoints      = [{ sourceVolume = "config", containerPath = dirname(local.models_file), readOnly = false }]
     logConfiguration = { logDriver = "awslogs", options = merge(local.log_options.dashboard, { awslogs-stream-prefix = "models-file" }) }
   }] : []
-  models_file_mounts  = local.multi_model ? [{ sourceVolume = "config", containerPath = dirname(local.models_file), readOnly = true }] : []
-  models_file_depends = local.multi_model ? [{ containerName = "models-file", condition = "SUCCESS" }] : []
+  models_file_mounts = local.multi_model ? [{ sourceVolume = "config", containerPath = dirname(local.models_file), readOnly = true }] : []
+  # Merged into a container only with var.models: an empty dependsOn would differ from what ECS returns.
+  models_file_depends = { for key, value in { dependsOn = [{ containerName = "models-file", condition = "SUCCESS" }] } : key => value if local.multi_model }
 
   log_options = {
     for service in ["api", "worker", "dashboard"] : service => {
@@ -177,7 +178,7 @@ resource "aws_ecs_task_definition" "api" {
   memory                   = var.api.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.api.arn
-  container_definitions    = jsonencode(concat([merge(local.containers.api, { mountPoints = concat(local.containers.api.mountPoints, local.models_file_mounts), dependsOn = local.models_file_depends })], local.models_file_containers))
+  container_definitions    = jsonencode(concat([merge(local.containers.api, { mountPoints = concat(local.containers.api.mountPoints, local.models_file_mounts) }, local.models_file_depends)], local.models_file_containers))
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -236,9 +237,8 @@ resource "aws_ecs_task_definition" "worker" {
   container_definitions = jsonencode(concat([merge(local.containers.worker, {
     environment      = local.worker_environment[each.key]
     mountPoints      = concat(local.containers.worker.mountPoints, local.models_file_mounts)
-    dependsOn        = local.models_file_depends
     logConfiguration = { logDriver = "awslogs", options = merge(local.log_options.worker, { awslogs-stream-prefix = local.worker_service_names[each.key] }) }
-  })], local.models_file_containers))
+  }, local.models_file_depends)], local.models_file_containers))
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -285,7 +285,7 @@ resource "aws_ecs_task_definition" "dashboard" {
   execution_role_arn = aws_iam_role.execution.arn
   task_role_arn      = aws_iam_role.dashboard.arn
   container_definitions = jsonencode(concat(
-    [merge(local.containers.dashboard, { mountPoints = local.models_file_mounts, dependsOn = local.models_file_depends })],
+    [merge(local.containers.dashboard, { mountPoints = local.models_file_mounts }, local.models_file_depends)],
     [for container, queue in local.backlog_publishers : merge(local.containers.backlog_metric, {
       name             = container
       environment      = local.backlog_environment[container]

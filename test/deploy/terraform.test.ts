@@ -372,10 +372,11 @@ describe('worker groups', () => {
     for (const name of ['api', 'worker', 'dashboard']) {
       const task = tf.resource('aws_ecs_task_definition', name);
       expect(task.container_definitions, name).toContain('local.models_file_containers');
-      expect(task.container_definitions, name).toContain('dependsOn');
+      expect(task.container_definitions, name).toContain('local.models_file_depends)');
       expect(task.dynamic.volume[0].for_each, name).toBe('${local.multi_model ? ["config"] : []}');
     }
-    expect(tf.locals.models_file_depends).toContain('condition = "SUCCESS"');
+    expect(tf.locals.models_file_depends).toContain('dependsOn = [{ containerName = "models-file", condition = "SUCCESS" }]');
+    expect(tf.locals.models_file_depends).toMatch(/if local\.multi_model \}\}$/);
   });
 
   it('keeps example.tfvars valid: groups of known models, min <= max, every model served by a group', () => {
