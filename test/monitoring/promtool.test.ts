@@ -107,7 +107,7 @@ describe('monitoring/prometheus', () => {
 
   it('has, for every per-model alert, a test where one model fires and another does not', () => {
     const tests: AlertTest[] = readYaml('alerts.test.yml').tests;
-    const perModel = rulesOf().filter((r) => r.alert && PER_MODEL.test(r.expr) && !/e2e/.test(r.expr));
+    const perModel = rulesOf().filter((r) => r.alert && PER_MODEL.test(r.expr));
     for (const rule of perModel) {
       const found = tests.some((t) => {
         const models = new Set((t.input_series ?? []).flatMap((i) => [.../model="([^"]+)"/.exec(i.series)?.slice(1) ?? []]));
