@@ -280,8 +280,9 @@ resource "aws_ecs_task_definition" "dashboard" {
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 256
-  # Bull Board and one backlog publisher (a small Node process) per queue that workers serve.
-  memory             = length(local.backlog_publishers) <= 3 ? 512 : (length(local.backlog_publishers) <= 8 ? 1024 : 2048)
+  # Bull Board and one backlog publisher (a small Node process) per queue that workers serve (at
+  # most 8: var.models).
+  memory             = length(local.backlog_publishers) <= 3 ? 512 : 1024
   execution_role_arn = aws_iam_role.execution.arn
   task_role_arn      = aws_iam_role.dashboard.arn
   container_definitions = jsonencode(concat(

@@ -140,6 +140,11 @@ variable "models" {
   }
 
   validation {
+    condition     = length(var.models) <= 8
+    error_message = "models holds at most 8 models: the dashboard task runs one backlog publisher per model beside Bull Board and the models file writer, and an ECS task has at most 10 containers."
+  }
+
+  validation {
     condition     = alltrue([for m in var.models : m.kind == null || contains(["generate", "embedding"], coalesce(m.kind, "generate"))]) && alltrue([for m in var.models : length(m.source) > 0 && length(m.source) <= 512])
     error_message = "models kind must be generate or embedding, and every source a path or URI of 1-512 characters."
   }
