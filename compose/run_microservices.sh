@@ -20,7 +20,9 @@ Commands:
   stop           stop and remove the containers (volumes, models and Redis data are kept)
   logs [service] follow the logs of every service, or of one (api, worker, redis, ...)
   ps             list the containers and their health
-  scale N        run N worker containers
+  scale N        run N worker containers (the plain \`worker\` service)
+  scale G=N ...  run N containers of worker group G (service worker-G, profile \`models\`),
+                 e.g. scale chat=3 embed=1
 
 Settings: compose/.env (see .env.example and docs/deploy.md).
 EOF
@@ -191,14 +193,44 @@ cmd_ps() {
   compose ps
 }
 
+# Worker groups: the services named worker-<group> in docker-compose.yml.
+worker_groups() {
+  grep -Eo '^  worker-[a-z0-9][a-z0-9_-]*:' "$COMPOSE_DIR/docker-compose.yml" | sed -e 's/^  worker-//' -e 's/:$//'
+}
+
 cmd_scale() {
-  local count="${1:-}"
-  [[ "$count" =~ ^[0-9]+$ ]] || die "scale needs a number of workers, e.g.: $0 scale 4"
+  [[ $# -gt 0 ]] || die "scale needs a number of workers, e.g.: $0 scale 4, or group=count pairs, e.g.: $0 scale chat=3 embed=1"
+  if [[ $# -eq 1 && "$1" =~ ^[0-9]+$ ]]; then
+    require_docker
+    require_env
+    find_compose
+    compose up -d --no-recreate --scale "worker=$1" worker
+    compose ps worker
+    return
+  fi
+  local groups pair group count seen=" " scales=() services=()
+  groups="$(worker_groups | paste -sd' ' -)"
+  for pair in "$@"; do
+    if [[ "$pair" =~ ^[0-9]+$ ]]; then
+      die "scale takes either one number (plain workers) or group=count pairs, not both: $*"
+    fi
+    [[ "$pair" =~ ^([A-Za-z0-9_.-]+)=(.*)$ ]] || die "scale needs a number of workers, or group=count pairs such as chat=3; got '$pair'"
+    group="${BASH_REMATCH[1]}"
+    count="${BASH_REMATCH[2]}"
+    [[ "$count" =~ ^[0-9]+$ ]] || die "the count of worker group '$group' must be a whole number; got '$count'"
+    [[ " $groups " == *" $group "* ]] || die "no worker group '$group' in docker-compose.yml (worker groups: ${groups:-none}; add a worker-$group service to define one)"
+    [[ "$seen" != *" $group "* ]] || die "worker group '$group' is given twice"
+    seen+="$group "
+    scales+=(--scale "worker-$group=$count")
+    services+=("worker-$group")
+  done
   require_docker
   require_env
+  [[ -n "$(env_value MODELS_FILE)" ]] || die "worker groups serve the models of MODELS_FILE, which compose/.env leaves empty.
+Set MODELS_FILE=/etc/llmo/models.yml and MODELS_FILE_SOURCE (see compose/models.example.yml and docs/deploy.md)."
   find_compose
-  compose up -d --no-recreate --scale "worker=$count" worker
-  compose ps worker
+  compose --profile models up -d --no-recreate "${scales[@]}" "${services[@]}"
+  compose --profile models ps "${services[@]}"
 }
 
 main() {

@@ -34,9 +34,46 @@ locals {
 
   environment = {
     api       = [for key, value in merge(local.app_environment, { PORT = "8080", SHUTDOWN_GRACE_MS = "10000", FILES_DIR = "/files" }) : { name = key, value = value }]
-    worker    = [for key, value in merge(local.app_environment, { WORKER_METRICS_PORT = "9464", SHUTDOWN_GRACE_MS = "100000" }) : { name = key, value = value }]
+    worker    = [for key, value in merge(local.app_environment, local.worker_settings) : { name = key, value = value }]
     dashboard = [for key, value in merge(local.app_environment, { DASHBOARD_PORT = "8081" }) : { name = key, value = value }]
   }
+
+  worker_settings = { WORKER_METRICS_PORT = "9464", SHUTDOWN_GRACE_MS = "100000" }
+
+  # Each worker group: the worker's environment and the models it serves (WORKER_MODELS; unset,
+  # a worker serves every model of MODELS_FILE).
+  worker_environment = {
+    for name, group in var.worker_groups : name => [
+      for key, value in merge(
+        local.app_environment,
+        local.worker_settings,
+        length(group.models) > 0 ? { WORKER_MODELS = join(",", group.models) } : {},
+      ) : { name = key, value = value }
+    ]
+  }
+
+  # Each backlog publisher reads one queue as a single-model process: QUEUE_NAME is that queue.
+  backlog_environment = {
+    for container, queue in local.backlog_publishers : container => [
+      for key, value in merge(local.app_environment, { QUEUE_NAME = queue }) : { name = key, value = value } if key != "MODELS_FILE"
+    ]
+  }
+
+  # With var.models: the one-shot container that writes MODELS_FILE into the task volume `config`
+  # before the application containers start, and what those containers add to mount it.
+  models_file_containers = local.multi_model ? [{
+    name             = "models-file"
+    image            = local.image
+    essential        = false
+    user             = "0"
+    command          = ["node", "-e", "require('node:fs').writeFileSync(process.env.MODELS_FILE, process.env.MODELS_YAML, { mode: 0o644 })"]
+    environment      = [{ name = "MODELS_FILE", value = local.models_file }, { name = "MODELS_YAML", value = local.models_yaml }]
+    mountPoints      = [{ sourceVolume = "config", containerPath = dirname(local.models_file), readOnly = false }]
+    logConfiguration = { logDriver = "awslogs", options = merge(local.log_options.dashboard, { awslogs-stream-prefix = "models-file" }) }
+  }] : []
+  models_file_mounts = local.multi_model ? [{ sourceVolume = "config", containerPath = dirname(local.models_file), readOnly = true }] : []
+  # Merged into a container only with var.models: an empty dependsOn would differ from what ECS returns.
+  models_file_depends = { for key, value in { dependsOn = [{ containerName = "models-file", condition = "SUCCESS" }] } : key => value if local.multi_model }
 
   log_options = {
     for service in ["api", "worker", "dashboard"] : service => {
@@ -141,7 +178,7 @@ resource "aws_ecs_task_definition" "api" {
   memory                   = var.api.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.api.arn
-  container_definitions    = jsonencode([local.containers.api])
+  container_definitions    = jsonencode(concat([merge(local.containers.api, { mountPoints = concat(local.containers.api.mountPoints, local.models_file_mounts) }, local.models_file_depends)], local.models_file_containers))
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -176,17 +213,32 @@ resource "aws_ecs_task_definition" "api" {
       }
     }
   }
+
+  dynamic "volume" {
+    for_each = local.multi_model ? ["config"] : []
+
+    content {
+      name = volume.value
+    }
+  }
 }
 
+# One task definition per worker group: the worker container with the group's environment.
 resource "aws_ecs_task_definition" "worker" {
-  family                   = "${local.prefix}-worker"
+  for_each = var.worker_groups
+
+  family                   = "${local.prefix}-${local.worker_service_names[each.key]}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = var.worker.cpu
-  memory                   = var.worker.memory
+  cpu                      = each.value.cpu
+  memory                   = each.value.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.worker.arn
-  container_definitions    = jsonencode([local.containers.worker])
+  container_definitions = jsonencode(concat([merge(local.containers.worker, {
+    environment      = local.worker_environment[each.key]
+    mountPoints      = concat(local.containers.worker.mountPoints, local.models_file_mounts)
+    logConfiguration = { logDriver = "awslogs", options = merge(local.log_options.worker, { awslogs-stream-prefix = local.worker_service_names[each.key] }) }
+  }, local.models_file_depends)], local.models_file_containers))
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -206,6 +258,21 @@ resource "aws_ecs_task_definition" "worker" {
       }
     }
   }
+
+  dynamic "volume" {
+    for_each = local.multi_model ? ["config"] : []
+
+    content {
+      name = volume.value
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for id in each.value.models : contains(local.model_ids, id)])
+      error_message = "worker group ${each.key} names models that var.models does not define (a group names models only when var.models is set)."
+    }
+  }
 }
 
 resource "aws_ecs_task_definition" "dashboard" {
@@ -213,14 +280,32 @@ resource "aws_ecs_task_definition" "dashboard" {
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 256
-  memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.dashboard.arn
-  container_definitions    = jsonencode([local.containers.dashboard, local.containers.backlog_metric])
+  # Bull Board and one backlog publisher (a small Node process) per queue that workers serve (at
+  # most 8: var.models).
+  memory             = length(local.backlog_publishers) <= 3 ? 512 : 1024
+  execution_role_arn = aws_iam_role.execution.arn
+  task_role_arn      = aws_iam_role.dashboard.arn
+  container_definitions = jsonencode(concat(
+    [merge(local.containers.dashboard, { mountPoints = local.models_file_mounts }, local.models_file_depends)],
+    [for container, queue in local.backlog_publishers : merge(local.containers.backlog_metric, {
+      name             = container
+      environment      = local.backlog_environment[container]
+      logConfiguration = { logDriver = "awslogs", options = merge(local.log_options.dashboard, { awslogs-stream-prefix = container }) }
+    })],
+    local.models_file_containers,
+  ))
 
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = "X86_64"
+  }
+
+  dynamic "volume" {
+    for_each = local.multi_model ? ["config"] : []
+
+    content {
+      name = volume.value
+    }
   }
 }
 
@@ -258,11 +343,14 @@ resource "aws_ecs_service" "api" {
   depends_on = [aws_lb_listener.http, aws_efs_mount_target.models]
 }
 
+# One service per worker group, each scaled on its own models' backlog (autoscaling.tf).
 resource "aws_ecs_service" "worker" {
-  name            = "worker"
+  for_each = var.worker_groups
+
+  name            = local.worker_service_names[each.key]
   cluster         = aws_ecs_cluster.main.id
-  task_definition = aws_ecs_task_definition.worker.arn
-  desired_count   = var.worker.min_count
+  task_definition = aws_ecs_task_definition.worker[each.key].arn
+  desired_count   = each.value.min_count
   propagate_tags  = "SERVICE"
 
   # dev runs workers on Spot: an interruption is a SIGTERM two minutes ahead, which the worker's

@@ -34,6 +34,7 @@ locals {
       CHECK_PROMPT_TOKENS    = "true"
     },
     var.model != "" ? { MODEL = var.model } : {},
+    local.multi_model ? { MODELS_FILE = local.models_file } : {},
     var.app_settings,
   )
 }

@@ -34,6 +34,11 @@ output "log_groups" {
 }
 
 output "backlog_metric" {
-  description = "CloudWatch namespace and metric name worker autoscaling follows."
-  value       = { namespace = local.metric_namespace, metric = "BacklogPerWorker" }
+  description = "CloudWatch namespace and metric that worker autoscaling follows (QueueBacklog, dimension Queue), and the queues of each worker group's ECS service."
+  value = {
+    namespace = local.metric_namespace
+    metric    = "QueueBacklog"
+    dimension = "Queue"
+    queues    = { for name, queues in local.worker_group_queues : local.worker_service_names[name] => queues }
+  }
 }

@@ -118,31 +118,77 @@ variable "api" {
   }
 }
 
-variable "worker" {
-  description = "Worker service size: Fargate CPU units, memory (MiB: model + context + ~300 MB), task count bounds, and the queue backlog per worker that autoscaling aims at."
-  type = object({
+variable "models" {
+  description = "Models served by one deployment (MODELS_FILE, docs/models.md): id, source and the optional per-model settings. Each model gets its own queue, <QUEUE_NAME>-<id>. Empty: one model, var.model, on queue QUEUE_NAME."
+  type = list(object({
+    id                   = string
+    source               = string
+    aliases              = optional(list(string))
+    kind                 = optional(string)
+    context_size         = optional(number)
+    pool_threads         = optional(number)
+    contexts_per_thread  = optional(number)
+    sequences_per_thread = optional(number)
+    llama_threads        = optional(number)
+    prefetch_per_thread  = optional(number)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for m in var.models : can(regex("^[A-Za-z0-9_.-]+$", m.id)) && length(m.id) <= 64]) && length(distinct([for m in var.models : m.id])) == length(var.models)
+    error_message = "models ids must be unique, of at most 64 characters [A-Za-z0-9_.-]."
+  }
+
+  validation {
+    condition     = length(var.models) <= 8
+    error_message = "models holds at most 8 models: the dashboard task runs one backlog publisher per model beside Bull Board and the models file writer, and an ECS task has at most 10 containers."
+  }
+
+  validation {
+    condition     = alltrue([for m in var.models : m.kind == null || contains(["generate", "embedding"], coalesce(m.kind, "generate"))]) && alltrue([for m in var.models : length(m.source) > 0 && length(m.source) <= 512])
+    error_message = "models kind must be generate or embedding, and every source a path or URI of 1-512 characters."
+  }
+}
+
+variable "worker_groups" {
+  description = "Worker services, one per group of models, each autoscaled on the backlog of its own models' queues: models (ids of var.models; empty: every model, or the one model of var.model), Fargate CPU units, memory (MiB: the group's models + contexts + ~300 MB), task count bounds, and the backlog per task that autoscaling aims at. The group named default is the ECS service worker; another group <g> is the service worker-<g>."
+  type = map(object({
+    models                  = optional(list(string), [])
     cpu                     = number
     memory                  = number
     min_count               = number
     max_count               = number
     target_backlog_per_task = number
-  })
+  }))
   default = {
-    cpu                     = 4096
-    memory                  = 8192
-    min_count               = 1
-    max_count               = 8
-    target_backlog_per_task = 4
+    default = {
+      models                  = []
+      cpu                     = 4096
+      memory                  = 8192
+      min_count               = 1
+      max_count               = 8
+      target_backlog_per_task = 4
+    }
   }
 
   validation {
-    condition     = contains([1024, 2048, 4096, 8192, 16384], var.worker.cpu) && var.worker.memory >= 2048 && var.worker.memory <= 122880
-    error_message = "worker.cpu must be a Fargate size of 1024-16384 units and worker.memory between 2048 and 122880 MiB."
+    condition     = length(var.worker_groups) >= 1 && alltrue([for name in keys(var.worker_groups) : can(regex("^[a-z0-9][a-z0-9-]{0,23}$", name))])
+    error_message = "worker_groups needs at least one group, named with 1-24 lower-case letters, digits and dashes (the name goes into the ECS service name worker-<name>)."
   }
 
   validation {
-    condition     = var.worker.min_count >= 1 && var.worker.min_count <= var.worker.max_count && var.worker.target_backlog_per_task > 0
-    error_message = "worker counts must satisfy 1 <= min_count <= max_count, and target_backlog_per_task must be positive."
+    condition     = alltrue([for g in var.worker_groups : contains([1024, 2048, 4096, 8192, 16384], g.cpu) && g.memory >= 2048 && g.memory <= 122880])
+    error_message = "every worker group's cpu must be a Fargate size of 1024-16384 units and its memory between 2048 and 122880 MiB."
+  }
+
+  validation {
+    condition     = alltrue([for g in var.worker_groups : g.min_count >= 1 && g.min_count <= g.max_count && g.target_backlog_per_task > 0])
+    error_message = "every worker group must satisfy 1 <= min_count <= max_count, with a positive target_backlog_per_task."
+  }
+
+  validation {
+    condition     = alltrue([for g in var.worker_groups : length(distinct(g.models)) == length(g.models)])
+    error_message = "a worker group lists each model once."
   }
 }
 

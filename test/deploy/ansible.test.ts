@@ -29,6 +29,28 @@ describe('ansible/playbooks/deploy_microservices.yml', () => {
   });
 });
 
+describe('ansible/inventory.example.yml', () => {
+  const vars = () => parse(readFileSync(path.join(ansibleDir, 'inventory.example.yml'), 'utf8')).llmo_hosts.vars;
+
+  it('runs worker groups that the compose file defines, each of models it lists', () => {
+    const { llmo_models: models, llmo_worker_groups: groups } = vars();
+    const compose = parse(readFileSync(repo('compose', 'docker-compose.yml'), 'utf8')).services as Record<string, unknown>;
+    const ids = models.map((m: { id: string }) => m.id);
+    expect(Object.keys(groups).length).toBeGreaterThanOrEqual(2);
+    for (const [name, group] of Object.entries<{ models: string[]; replicas: number }>(groups)) {
+      expect(compose, name).toHaveProperty(`worker-${name}`);
+      expect(group.models.length, name).toBeGreaterThan(0);
+      for (const id of group.models) expect(ids, `${name} serves ${id}`).toContain(id);
+      expect(Number.isInteger(group.replicas), name).toBe(true);
+    }
+  });
+
+  it('lists the models of compose/models.example.yml', () => {
+    const example = parse(readFileSync(repo('compose', 'models.example.yml'), 'utf8')).models;
+    expect(vars().llmo_models.map((m: { id: string; source: string }) => [m.id, m.source])).toEqual(example.map((m: { id: string; source: string }) => [m.id, m.source]));
+  });
+});
+
 /**
  * The role's validation and file tasks (directories, compose files, monitoring, .env), run for
  * real into a temporary directory by a throwaway play that imports them from the role. Only the
@@ -164,6 +186,66 @@ describe('the llmo_stack role installs the stack files', () => {
     const api = parse(config.stdout).services.api;
     expect(api.volumes).toContain(`${shared}:${api.environment.FILES_DIR}:rw`);
   }, 180_000);
+
+  describe('with several models and worker groups', () => {
+    const models = [
+      { id: 'chat', source: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf', aliases: ['gpt-4o-mini'] },
+      { id: 'embed', source: 'hf:nomic-ai/nomic-embed-text-v1.5-GGUF/nomic-embed-text-v1.5.Q8_0.gguf', kind: 'embedding' },
+    ];
+    const groups = { chat: { models: ['chat'], replicas: 3, memory_limit: '3g' }, embed: { models: ['embed'], replicas: 1 } };
+
+    it('writes the models file and runs each group as its compose worker service, the plain worker at zero', () => {
+      const result = play({ ...secrets, ...inventory, llmo_env: { API_PORT: 8088 }, llmo_models: models, llmo_worker_groups: groups });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      const written = parse(readFileSync(path.join(home, 'compose', 'models.yml'), 'utf8'));
+      expect(written).toEqual({ models });
+      const env = readEnvFile(envFile());
+      expect(env.get('COMPOSE_PROFILES')).toBe('models');
+      expect(env.get('MODELS_FILE')).toBe('/etc/llmo/models.yml');
+      expect(env.get('MODELS_FILE_SOURCE')).toBe('./models.yml');
+      requireTool('docker-compose', 'docker-compose');
+      const config = run('docker-compose', ['config'], { cwd: path.join(home, 'compose'), env: cleanEnv() });
+      expect(config.status, config.stderr).toBe(0);
+      const services = parse(config.stdout).services;
+      expect(services['worker-chat']).toMatchObject({ scale: 3, mem_limit: '3g' });
+      expect(services['worker-chat'].environment.WORKER_MODELS).toBe('chat');
+      expect(services['worker-embed'].scale).toBe(1);
+      expect(services['worker-embed'].environment.WORKER_MODELS).toBe('embed');
+      expect(services.worker.scale).toBe(0);
+      for (const name of ['api', 'dashboard', 'worker-chat', 'worker-embed']) {
+        expect(services[name].environment.MODELS_FILE, name).toBe('/etc/llmo/models.yml');
+        expect(services[name].volumes, name).toContain(`${path.join(home, 'compose', 'models.yml')}:/etc/llmo/models.yml:ro`);
+      }
+    }, 180_000);
+
+    it('runs no container of a group the inventory leaves out', () => {
+      const result = play({ ...secrets, ...inventory, llmo_models: models, llmo_worker_groups: { chat: groups.chat } });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      const env = readEnvFile(envFile());
+      expect(env.get('WORKER_CHAT_REPLICAS')).toBe('3');
+      expect(env.get('WORKER_EMBED_REPLICAS')).toBe('0');
+      // The inventory's own WORKER_REPLICAS wins over the default of zero.
+      expect(env.get('WORKER_REPLICAS')).toBe('3');
+    }, 180_000);
+
+    it('refuses a group that the compose file does not define, naming the ones it does', () => {
+      const result = play({ ...secrets, ...inventory, llmo_models: models, llmo_worker_groups: { gpu: { models: ['chat'] } } });
+      expect(result.status).not.toBe(0);
+      expect(result.stdout.replace(/\s+/g, ' ')).toContain('worker group gpu must be one of the worker-<name> services of compose/docker-compose.yml (chat, embed)');
+    }, 180_000);
+
+    it('refuses a group that names a model llmo_models does not list', () => {
+      const result = play({ ...secrets, ...inventory, llmo_models: models, llmo_worker_groups: { chat: { models: ['chat', 'vision'] } } });
+      expect(result.status).not.toBe(0);
+      expect(result.stdout.replace(/\s+/g, ' ')).toContain('worker group chat must be one of');
+    }, 180_000);
+
+    it('refuses models with duplicate ids', () => {
+      const result = play({ ...secrets, ...inventory, llmo_models: [models[0], { ...models[1], id: 'chat' }] });
+      expect(result.status).not.toBe(0);
+      expect(result.stdout).toContain('llmo_models must list models with a source and unique ids');
+    }, 180_000);
+  });
 
   it('refuses an llmo_files_dir that is not there, rather than let Docker create a local one', () => {
     const result = play({ ...secrets, ...inventory, llmo_files_dir: path.join(dir, 'not-mounted') });

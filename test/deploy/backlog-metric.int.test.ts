@@ -100,11 +100,17 @@ describe('tools/backlog-metric.ts --once', () => {
       expect(typeof (sample as unknown as Record<string, unknown>)[field], `${name} reads ${selector}`).toBe('number');
     }
 
-    // The worker scaling policy follows one of those metrics, in the namespace the filters write.
+    // Each worker group's scaling policy follows one of those metrics per queue, in the namespace the
+    // filters write, told apart by the dimension Queue that the filter reads from the line.
     const policy = tf.resource('aws_appautoscaling_policy', 'worker_backlog');
     const spec = policy.target_tracking_scaling_policy_configuration[0].customized_metric_specification[0];
-    expect(Object.keys(metrics)).toContain(spec.metric_name);
-    expect(spec.namespace).toBe('${local.metric_namespace}');
+    const perQueue = spec.dynamic.metrics[0].content[0].metric_stat[0].metric[0];
+    expect(Object.keys(metrics)).toContain(perQueue.metric_name);
+    expect(perQueue.namespace).toBe('${local.metric_namespace}');
+    const byQueue = tf.resource('aws_cloudwatch_log_metric_filter', 'backlog_by_queue');
+    const dimension = String(byQueue.metric_transformation[0].dimensions.Queue).replace(/^\$\./, '');
+    expect((sample as unknown as Record<string, unknown>)[dimension]).toBe(sample.queue);
+    expect(typeof sample.queue).toBe('string');
     const filter = tf.resource('aws_cloudwatch_log_metric_filter', 'backlog');
     expect(filter.metric_transformation[0].namespace).toBe('${local.metric_namespace}');
     expect(filter.pattern).toBe('${local.backlog_filter_pattern}');

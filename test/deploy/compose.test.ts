@@ -16,6 +16,11 @@ interface Service {
   stop_grace_period?: string;
   scale?: number;
   profiles?: string[];
+  networks?: Record<string, { aliases?: string[] } | null>;
+}
+
+interface ModelsFile {
+  models: { id: string; source: string; aliases?: string[]; kind?: string; context_size?: number }[];
 }
 
 /** Application settings that compose sets itself instead of reading them from .env. */
@@ -215,6 +220,96 @@ describe('compose/docker-compose.yml resolved by docker-compose config with .env
 
   it('binds the application to all interfaces inside its containers', () => {
     for (const name of APP_SERVICES) expect(service(name).environment?.HOST, name).toBe('0.0.0.0');
+  });
+});
+
+describe('worker groups (profile models)', () => {
+  const MODELS_MOUNT = '/etc/llmo/models.yml';
+  const groups = (): [string, Service][] => Object.entries(services).filter(([name]) => name.startsWith('worker-'));
+  const modelsFile = (): ModelsFile => parse(readFileSync(repo('compose', 'models.example.yml'), 'utf8')) as ModelsFile;
+
+  it('runs a chat group and an embed group, only under the models profile', () => {
+    expect(groups().map(([name]) => name).sort()).toEqual(['worker-chat', 'worker-embed']);
+    for (const [name, s] of groups()) expect(s.profiles, name).toEqual(['models']);
+    expect(service('worker').profiles).toBeUndefined();
+  });
+
+  it('shares the worker definition: command, health check, models volume, stop grace and metrics port', () => {
+    const worker = service('worker');
+    for (const [name, s] of groups()) {
+      expect(s.command, name).toEqual(worker.command);
+      expect(s.image, name).toBe(worker.image);
+      expect(s.healthcheck, name).toEqual(worker.healthcheck);
+      expect(s.volumes, name).toEqual(worker.volumes);
+      expect(s.stop_grace_period, name).toBe(worker.stop_grace_period);
+      expect(s.mem_limit, name).toBeTruthy();
+      expect(s.scale, name).toBeGreaterThanOrEqual(1);
+      const { WORKER_MODELS: _own, ...env } = s.environment ?? {};
+      const { WORKER_MODELS: _shared, ...workerEnv } = worker.environment ?? {};
+      expect(env, name).toEqual(workerEnv);
+    }
+  });
+
+  it('gives each group its own models, all of them ids of compose/models.example.yml, every model served by a group', () => {
+    const ids = modelsFile().models.map((m) => m.id);
+    expect(service('worker-chat').environment?.WORKER_MODELS).toBe('chat');
+    expect(service('worker-embed').environment?.WORKER_MODELS).toBe('embed');
+    const served = new Set<string>();
+    for (const [name, s] of groups()) {
+      for (const id of String(s.environment?.WORKER_MODELS).split(',')) {
+        expect(ids, `${name} serves ${id}`).toContain(id);
+        served.add(id);
+      }
+    }
+    expect([...served].sort()).toEqual([...ids].sort());
+  });
+
+  it('puts every group in the `worker` DNS name that Prometheus scrapes', () => {
+    for (const [name, s] of groups()) expect(s.networks?.default?.aliases, name).toContain('worker');
+  });
+
+  it('mounts the models file read-only where MODELS_FILE points, in every role', () => {
+    for (const name of [...APP_SERVICES, 'worker-chat', 'worker-embed']) {
+      expect(service(name).volumes, name).toContain(`${repo('compose', 'models.example.yml')}:${MODELS_MOUNT}:ro`);
+      expect(service(name).environment, name).toHaveProperty('MODELS_FILE');
+    }
+    expect(envExample.get('MODELS_FILE')).toBe('');
+    expect(envExample.get('MODELS_FILE_SOURCE')).toBe('./models.example.yml');
+    expect(readFileSync(repo('compose', '.env.example'), 'utf8')).toContain(`MODELS_FILE=${MODELS_MOUNT}`);
+  });
+
+  it('passes the multi-model settings to every role', () => {
+    for (const name of APP_SERVICES) {
+      for (const key of ['MODELS_FILE', 'WORKER_MODELS', 'WORKER_MEMORY_BUDGET', 'MODEL_SWITCH_AFTER_MS']) {
+        expect(service(name).environment, `${key} in ${name}`).toHaveProperty(key);
+        expect(envExample.has(key), `${key} in .env.example`).toBe(true);
+      }
+    }
+    expect(envExample.get('MODEL_SWITCH_AFTER_MS')).toBe('2000');
+  });
+});
+
+describe('compose/models.example.yml', () => {
+  const file = (): ModelsFile => parse(readFileSync(repo('compose', 'models.example.yml'), 'utf8')) as ModelsFile;
+
+  it('lists models with unique ids of the allowed characters, from sources the worker resolves', () => {
+    const { models } = file();
+    expect(models.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(models.map((m) => m.id)).size).toBe(models.length);
+    for (const m of models) {
+      expect(m.id).toMatch(/^[A-Za-z0-9_.-]+$/);
+      expect(m.source, m.id).toMatch(/^(hf:[^/]+\/[^/]+\/.+\.gguf|https:\/\/.+\.gguf|builtin:tiny|synth:.+|\/.+\.gguf)$/);
+      expect(['generate', 'embedding', undefined], m.id).toContain(m.kind);
+    }
+  });
+
+  it('serves Qwen2.5 0.5B Instruct Q8_0 as chat (alias gpt-4o-mini) and a Q8_0 embedding model as embed', () => {
+    const byId = new Map(file().models.map((m) => [m.id, m]));
+    expect(byId.get('chat')?.source).toBe('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf');
+    expect(byId.get('chat')?.aliases).toEqual(['gpt-4o-mini']);
+    expect(byId.get('chat')?.kind ?? 'generate').toBe('generate');
+    expect(byId.get('embed')?.kind).toBe('embedding');
+    expect(byId.get('embed')?.source).toMatch(/q8_0\.gguf$/i);
   });
 });
 

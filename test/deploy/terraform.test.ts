@@ -1,9 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseHcl } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { formatProblems, loadTerraform, type Terraform } from './terraform.ts';
+import { repo } from './tools.ts';
+
+interface WorkerGroup {
+  models?: string[];
+  cpu: number;
+  memory: number;
+  min_count: number;
+  max_count: number;
+  target_backlog_per_task: number;
+}
 
 let tf: Terraform;
+let example: { models?: { id: string; source: string; kind?: string; aliases?: string[] }[]; worker_groups?: Record<string, WorkerGroup> };
 beforeAll(async () => {
   tf = await loadTerraform();
+  example = await parseHcl('example.tfvars', readFileSync(repo('terraform', 'example.tfvars'), 'utf8'));
 });
 
 /** `${aws_x.name.attr}` → ['aws_x', 'name']; undefined when the expression is not such a reference. */
@@ -243,14 +258,155 @@ describe('ECS services', () => {
   it('gives workers the longest stop timeout Fargate allows, above their drain time', () => {
     const worker = tf.locals.containers.worker;
     expect(worker.stopTimeout).toBe(120);
-    expect(tf.locals.environment.worker).toContain('SHUTDOWN_GRACE_MS = "100000"');
+    expect(tf.locals.worker_settings).toEqual({ WORKER_METRICS_PORT: '9464', SHUTDOWN_GRACE_MS: '100000' });
+    expect(tf.locals.environment.worker).toContain('local.worker_settings');
+    expect(String(tf.locals.worker_environment)).toContain('local.worker_settings');
+  });
+});
+
+describe('worker groups', () => {
+  const groupResources: [string, string][] = [
+    ['aws_ecs_task_definition', 'worker'],
+    ['aws_ecs_service', 'worker'],
+    ['aws_appautoscaling_target', 'worker'],
+    ['aws_appautoscaling_policy', 'worker_backlog'],
+  ];
+  const exampleIds = (): string[] => (example.models ?? []).map((m) => m.id);
+
+  /** What terraform's validations and the task definition's precondition demand of a group map. */
+  function groupProblems(groups: Record<string, WorkerGroup>, modelIds: string[]): string[] {
+    const problems: string[] = [];
+    for (const [name, g] of Object.entries(groups)) {
+      if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(name)) problems.push(`${name}: name`);
+      if (!(g.min_count >= 1 && g.min_count <= g.max_count)) problems.push(`${name}: counts`);
+      if (!(g.target_backlog_per_task > 0)) problems.push(`${name}: target`);
+      for (const id of g.models ?? []) if (!modelIds.includes(id)) problems.push(`${name}: unknown model ${id}`);
+    }
+    return problems;
+  }
+
+  it('reproduces the single worker service by default: one group, every model, the former size', () => {
+    expect(tf.variables.worker).toBeUndefined();
+    expect(tf.variables.worker_groups.default).toEqual({
+      default: { models: [], cpu: 4096, memory: 8192, min_count: 1, max_count: 8, target_backlog_per_task: 4 },
+    });
+    expect(tf.variables.models.default).toEqual([]);
+    expect(tf.locals.worker_service_names).toBe('${{ for name, group in var.worker_groups : name => name == "default" ? "worker" : "worker-${name}" }}');
   });
 
-  it('scales workers on the queue backlog per worker', () => {
+  it('moves the resources of the single worker service to the default group instead of replacing them', () => {
+    const text = tf.files.get('worker-groups.tf')!;
+    for (const [type, name] of groupResources) {
+      expect(text, `${type}.${name}`).toMatch(new RegExp(`from = ${type}\\.${name}\\n\\s+to   = ${type}\\.${name}\\["default"\\]`));
+    }
+  });
+
+  it('gives every group a task definition, a service, a scaling target and a scaling policy', () => {
+    for (const [type, name] of groupResources) {
+      expect(tf.resource(type, name).for_each, `${type}.${name}`).toBe('${var.worker_groups}');
+    }
+    const service = tf.resource('aws_ecs_service', 'worker');
+    expect(service.name).toBe('${local.worker_service_names[each.key]}');
+    expect(service.task_definition).toBe('${aws_ecs_task_definition.worker[each.key].arn}');
+    expect(service.desired_count).toBe('${each.value.min_count}');
     const target = tf.resource('aws_appautoscaling_target', 'worker');
-    expect(target.resource_id).toContain('aws_ecs_service.worker.name');
+    expect(target.resource_id).toBe('service/${aws_ecs_cluster.main.name}/${aws_ecs_service.worker[each.key].name}');
+    expect(target.min_capacity).toBe('${each.value.min_count}');
+    expect(target.max_capacity).toBe('${each.value.max_count}');
     const policy = tf.resource('aws_appautoscaling_policy', 'worker_backlog');
-    expect(policy.resource_id).toBe('${aws_appautoscaling_target.worker.resource_id}');
-    expect(policy.target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metric_name).toBe('BacklogPerWorker');
+    expect(policy.resource_id).toBe('${aws_appautoscaling_target.worker[each.key].resource_id}');
+    expect(policy.target_tracking_scaling_policy_configuration[0].target_value).toBe('${each.value.target_backlog_per_task}');
+    const task = tf.resource('aws_ecs_task_definition', 'worker');
+    expect(task.cpu).toBe('${each.value.cpu}');
+    expect(task.memory).toBe('${each.value.memory}');
+    expect(task.family).toBe('${local.prefix}-${local.worker_service_names[each.key]}');
+  });
+
+  it("sets WORKER_MODELS of each group's workers to the group's models, and leaves it unset for a group of every model", () => {
+    const task = tf.resource('aws_ecs_task_definition', 'worker');
+    expect(task.container_definitions).toContain('environment      = local.worker_environment[each.key]');
+    const environment = String(tf.locals.worker_environment);
+    expect(environment).toMatch(/^\$\{\{\s*for name, group in var\.worker_groups : name =>/);
+    expect(environment).toContain('length(group.models) > 0 ? { WORKER_MODELS = join(",", group.models) } : {}');
+    expect(String(tf.locals.app_environment)).not.toContain('WORKER_MODELS');
+    // A group may name only models that var.models defines.
+    expect(task.lifecycle[0].precondition[0].condition).toBe('${alltrue([for id in each.value.models : contains(local.model_ids, id)])}');
+  });
+
+  it("scales each group on the summed backlog of its own models' queues per running task", () => {
+    const spec = tf.resource('aws_appautoscaling_policy', 'worker_backlog').target_tracking_scaling_policy_configuration[0].customized_metric_specification[0];
+    const perQueue = spec.dynamic.metrics[0];
+    expect(perQueue.for_each).toBe('${local.worker_group_queues[each.key]}');
+    const metric = perQueue.content[0].metric_stat[0].metric[0];
+    expect(metric).toMatchObject({ metric_name: 'QueueBacklog', namespace: '${local.metric_namespace}', dimensions: [{ name: 'Queue', value: '${metrics.value}' }] });
+    expect(perQueue.content[0].id).toBe('q${metrics.key}');
+    const tasks = spec.metrics.find((m: any) => m.id === 'tasks').metric_stat[0].metric[0];
+    expect(tasks).toMatchObject({ namespace: 'ECS/ContainerInsights', metric_name: 'RunningTaskCount' });
+    expect(tasks.dimensions).toContainEqual({ name: 'ServiceName', value: '${aws_ecs_service.worker[each.key].name}' });
+    const returned = spec.metrics.filter((m: any) => m.return_data === true);
+    expect(returned).toHaveLength(1);
+    expect(returned[0].expression).toBe('IF(tasks > 1, (${local.worker_group_backlog[each.key]}) / tasks, ${local.worker_group_backlog[each.key]})');
+    expect(tf.locals.worker_group_backlog).toContain('FILL(q${i}, 0)');
+    // One queue per model of the group, or QUEUE_NAME alone without var.models.
+    expect(tf.locals.worker_group_queues).toContain('local.multi_model ? [for id in models : "${local.queue_name}-${id}"] : [local.queue_name]');
+    expect(tf.resource('aws_ecs_cluster', 'main').setting).toContainEqual({ name: 'containerInsights', value: 'enabled' });
+  });
+
+  it('publishes the backlog of every queue a group serves, with the queue as a dimension', () => {
+    const filter = tf.resource('aws_cloudwatch_log_metric_filter', 'backlog_by_queue');
+    expect(filter.for_each).toBe('${local.backlog_metrics}');
+    expect(filter.metric_transformation[0].dimensions).toEqual({ Queue: '$.queue' });
+    expect(tf.locals.backlog_metrics.QueueBacklog).toBe('$.backlog');
+    const dashboard = tf.resource('aws_ecs_task_definition', 'dashboard');
+    expect(dashboard.container_definitions).toContain('for container, queue in local.backlog_publishers');
+    expect(dashboard.container_definitions).toContain('environment      = local.backlog_environment[container]');
+    expect(tf.locals.backlog_publishers).toContain('for id in distinct(flatten(values(local.worker_group_models)))');
+    // A publisher reads one queue as a single-model process.
+    expect(String(tf.locals.backlog_environment)).toContain('merge(local.app_environment, { QUEUE_NAME = queue })');
+    expect(String(tf.locals.backlog_environment)).toContain('if key != "MODELS_FILE"');
+  });
+
+  it('gives api, dashboard and workers MODELS_FILE from var.models, written before they start', () => {
+    expect(tf.locals.app_environment).toContain('local.multi_model ? { MODELS_FILE = local.models_file } : {}');
+    expect(tf.locals.models_yaml).toContain('yamlencode({ models = [for m in var.models');
+    for (const name of ['api', 'worker', 'dashboard']) {
+      const task = tf.resource('aws_ecs_task_definition', name);
+      expect(task.container_definitions, name).toContain('local.models_file_containers');
+      expect(task.container_definitions, name).toContain('local.models_file_depends)');
+      expect(task.dynamic.volume[0].for_each, name).toBe('${local.multi_model ? ["config"] : []}');
+    }
+    expect(tf.locals.models_file_depends).toContain('dependsOn = [{ containerName = "models-file", condition = "SUCCESS" }]');
+    expect(tf.locals.models_file_depends).toMatch(/if local\.multi_model \}\}$/);
+  });
+
+  it('keeps example.tfvars valid: groups of known models, min <= max, every model served by a group', () => {
+    const groups = example.worker_groups!;
+    expect(Object.keys(groups).length).toBeGreaterThanOrEqual(2);
+    expect(groupProblems(groups, exampleIds())).toEqual([]);
+    const served = new Set(Object.values(groups).flatMap((g) => g.models ?? []));
+    expect([...served].sort()).toEqual([...exampleIds()].sort());
+    for (const [name, g] of Object.entries(groups)) {
+      expect([1024, 2048, 4096, 8192, 16384], name).toContain(g.cpu);
+      expect(g.memory, name).toBeGreaterThanOrEqual(2048);
+    }
+    // The default groups pass the same checks with no models defined.
+    expect(groupProblems(tf.variables.worker_groups.default, [])).toEqual([]);
+  });
+
+  it('checks what it claims: a group with min above max or an unknown model is a problem', () => {
+    const base: WorkerGroup = { models: ['chat'], cpu: 4096, memory: 8192, min_count: 1, max_count: 2, target_backlog_per_task: 4 };
+    expect(groupProblems({ a: { ...base, min_count: 3 } }, ['chat'])).toEqual(['a: counts']);
+    expect(groupProblems({ a: { ...base, models: ['nope'] } }, ['chat'])).toEqual(['a: unknown model nope']);
+    expect(groupProblems({ Bad_Name: base }, ['chat'])).toEqual(['Bad_Name: name']);
+    // Terraform's own validations say the same.
+    const conditions = tf.variables.worker_groups.validation.map((v: any) => v.condition).join('\n');
+    expect(conditions).toContain('g.min_count >= 1 && g.min_count <= g.max_count && g.target_backlog_per_task > 0');
+    expect(conditions).toContain('can(regex("^[a-z0-9][a-z0-9-]{0,23}$", name))');
+  });
+
+  it('serves the same models as compose/models.example.yml', () => {
+    const compose = parseYaml(readFileSync(repo('compose', 'models.example.yml'), 'utf8')) as { models: { id: string; source: string; kind?: string; aliases?: string[] }[] };
+    const pick = (m: { id: string; source: string; kind?: string; aliases?: string[] }) => ({ id: m.id, source: m.source, kind: m.kind ?? 'generate', aliases: m.aliases ?? [] });
+    expect((example.models ?? []).map(pick)).toEqual(compose.models.map(pick));
   });
 });

@@ -18,8 +18,20 @@ const readYaml = (file: string) => YAML.parse(readFileSync(path.join(dir, file),
 
 interface AlertTest {
   name: string;
-  alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[];
+  input_series?: { series: string }[];
+  alert_rule_test?: { alertname: string; exp_alerts?: { exp_labels?: Record<string, string> }[] }[];
 }
+
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  annotations?: Record<string, string>;
+}
+
+const rulesOf = (): Rule[] => readYaml('alerts.yml').groups.flatMap((g: { rules: Rule[] }) => g.rules);
+/** Alerts on the queue, the jobs, inference or the cache: the ones that must hold per model. */
+const PER_MODEL = /llmo_(queue|jobs|job_|time_to_first|e2e|generation|cache|sequences|prompt|embedding)|queue_model/;
 
 describe('monitoring/prometheus', () => {
   it('passes promtool check config', () => {
@@ -63,6 +75,7 @@ describe('monitoring/prometheus', () => {
     ) as Record<string, string>;
     expect(exprs.LlmoQueueBacklogGrowing).toMatch(/deriv\(/);
     expect(exprs.LlmoJobsWaitingWithoutWorker).toMatch(/state="active"/);
+    expect(exprs.LlmoJobsWaitingWithoutWorker).toMatch(/and on \(queue, model\)/);
     expect(exprs.LlmoJobFailureRatioHigh).toMatch(/llmo_jobs_failed_total/);
     expect(exprs.LlmoEndToEndLatencyHigh).toMatch(/histogram_quantile\(0\.95,.*llmo_e2e_request_latency_seconds_bucket/s);
     expect(exprs.LlmoTimeToFirstTokenHigh).toMatch(/histogram_quantile\(0\.95,.*llmo_time_to_first_token_seconds_bucket/s);
@@ -71,6 +84,39 @@ describe('monitoring/prometheus', () => {
     expect(exprs.RedisMemoryNearLimit).toMatch(/redis_memory_used_bytes \/ redis_memory_max_bytes/);
     // Our own reading, so it works without redis_exporter, and never on a Redis without a limit.
     expect(exprs.LlmoRedisMemoryHigh).toMatch(/llmo_redis_memory_used_bytes[\s\S]*\/[\s\S]*llmo_redis_memory_max_bytes > 0\)\s*> 0\.85/);
+  });
+
+  it('keeps a model label on every queue, job, inference and cache alert, and names the model in its summary', () => {
+    const rules = rulesOf();
+    const perModel = rules.filter((r) => r.alert && PER_MODEL.test(r.expr));
+    expect(perModel.map((r) => r.alert).sort()).toEqual(
+      ['LlmoEndToEndLatencyHigh', 'LlmoJobFailureRatioHigh', 'LlmoJobsWaitingWithoutWorker', 'LlmoQueueBacklogGrowing', 'LlmoTimeToFirstTokenHigh'].sort(),
+    );
+    for (const rule of perModel) {
+      // Every aggregation keeps `model`, and every vector match joins on it.
+      for (const [, labels] of rule.expr.matchAll(/\b(?:by|on) \(([^)]*)\)/g)) {
+        expect(labels!.split(',').map((l) => l.trim()), `${rule.alert}: ${labels}`).toContain('model');
+      }
+      expect(rule.annotations?.summary, rule.alert).toContain('{{ $labels.model }}');
+    }
+    // The recorded series the queue alerts read are per model too.
+    const recorded = Object.fromEntries(rules.filter((r) => r.record).map((r) => [r.record, r.expr]));
+    expect(recorded['queue_model_state:llmo_queue_jobs:max']).toBe('max by (queue, model, state) (llmo_queue_jobs)');
+    expect(recorded['queue_model:llmo_queue_backlog:sum']).toMatch(/^sum by \(queue, model\) /);
+  });
+
+  it('has, for every per-model alert, a test where one model fires and another does not', () => {
+    const tests: AlertTest[] = readYaml('alerts.test.yml').tests;
+    const perModel = rulesOf().filter((r) => r.alert && PER_MODEL.test(r.expr));
+    for (const rule of perModel) {
+      const found = tests.some((t) => {
+        const models = new Set((t.input_series ?? []).flatMap((i) => [.../model="([^"]+)"/.exec(i.series)?.slice(1) ?? []]));
+        return (t.alert_rule_test ?? []).some(
+          (c) => c.alertname === rule.alert && models.size >= 2 && c.exp_alerts?.length === 1 && models.has(c.exp_alerts[0]!.exp_labels?.model ?? ''),
+        );
+      });
+      expect(found, `${rule.alert}: a test with two models of which exactly one fires`).toBe(true);
+    }
   });
 
   it('scrapes every service of the compose stack on its port, and discovers replicas by DNS', () => {
