@@ -108,6 +108,16 @@ export class ModelHost {
     return new ModelHost(deps, planned, budget, share);
   }
 
+  /** The memory each served model takes when loaded (catalogue id → bytes), as planned against the budget. */
+  get plannedBytes(): Record<string, number> {
+    return Object.fromEntries(this.servables.map((s) => [s.model.id, s.memoryBytes]));
+  }
+
+  /** WORKER_MEMORY_BUDGET, or its default. */
+  get memoryBudget(): number {
+    return this.budget;
+  }
+
   /** True when the served models do not all fit the budget: loads follow the queues. */
   get onDemand(): boolean {
     return sum(this.servables.map((s) => s.memoryBytes)) > this.budget;
