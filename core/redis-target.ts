@@ -1,4 +1,4 @@
-import type { RedisOptions } from 'ioredis';
+import { SentinelConnector, type RedisOptions } from 'ioredis';
 import { redactUrl } from './redact-url.ts';
 
 export interface SentinelAddress {
@@ -35,6 +35,35 @@ export function redisTargetOf(config: { REDIS_URL?: string | undefined; REDIS_SE
   return config.REDIS_URL;
 }
 
+/**
+ * ioredis's sentinel connector with one race closed. Its failover detector (subscribed to the
+ * sentinels' `+switch-master`) belongs to a connection, but outlives it: when the primary dies, the
+ * connection reconnects while the old detector still listens. If the sentinels announce the switch
+ * while a reconnection is under way (asking a sentinel, or pausing after "All sentinels are
+ * unreachable"), the detector disconnects the connector in the middle of that attempt; the attempt
+ * then fails with "Connection is closed." and ioredis ends the connection for good (status `end`:
+ * no retry strategy is consulted). Every connection of a process reconnects in step, so all of
+ * them can end together: a worker that stays alive with no connection at all.
+ *
+ * A reconnection asks the sentinels afresh, so the old detector has nothing left to do: it is
+ * dropped as each attempt starts, and the attempt opens a new one once connected. Given as
+ * `Connector`, it travels with the options into the connections BullMQ duplicates.
+ */
+export class FailoverFollowingConnector extends SentinelConnector {
+  // ioredis hands a connector the connection's whole options, typed `unknown` in its constructor type.
+  constructor(options: unknown) {
+    super(options as ConstructorParameters<typeof SentinelConnector>[0]);
+  }
+
+  override connect(...args: Parameters<SentinelConnector['connect']>): ReturnType<SentinelConnector['connect']> {
+    // `failoverDetector` is private in ioredis's types; the field is what its own disconnect() cleans up.
+    const self = this as unknown as { failoverDetector: { cleanup(): void } | null };
+    self.failoverDetector?.cleanup();
+    self.failoverDetector = null;
+    return super.connect(...args);
+  }
+}
+
 /** Longest pause between two reconnections through the sentinels (ms). */
 const SENTINEL_RECONNECT_MAX_MS = 500;
 
@@ -52,6 +81,7 @@ export function targetOptions(target: RedisTarget): { url?: string; options: Red
     sentinels: target.sentinels,
     name: target.name,
     failoverDetector: true,
+    Connector: FailoverFollowingConnector,
     retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), SENTINEL_RECONNECT_MAX_MS),
   };
   if (target.url) {
