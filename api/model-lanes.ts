@@ -55,9 +55,10 @@ export class ModelLanes {
   /**
    * The catalogue id a request's `model` names: an id or alias of the models file, or without one
    * the served model's id or name (`stories260K:Q8_0`, `stories260K`). Undefined asks for the
-   * default model. Anything else is `404 model_not_found`, in OpenAI's shape on `/v1`.
+   * default model. Anything else is `404 model_not_found`, in OpenAI's shape on `/v1`. A model of
+   * `kind: embedding` computes embeddings only: asked to generate, it is `400 model_not_supported`.
    */
-  resolve(name: string | undefined): string {
+  resolve(name: string | undefined, purpose: 'generate' | 'embed' = 'generate'): string {
     const { catalogue } = this;
     if (name === undefined) return catalogue.default.id;
     if (catalogue.single) {
@@ -68,6 +69,9 @@ export class ModelLanes {
     }
     const model = catalogue.find(name);
     if (!model) throw modelNotFound(name, `this server serves ${catalogue.models.map((m) => `'${m.id}'`).join(', ')}`);
+    if (purpose === 'generate' && model.kind === 'embedding') {
+      throw new AppError(400, 'model_not_supported', `The model '${name}' is an embedding model: it serves /v1/embeddings, not text generation.`, { param: 'model' });
+    }
     return model.id;
   }
 

@@ -36,7 +36,7 @@ export function createEmbeddings(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const { input, encoding_format: format, priority, cache, timeout_ms: timeoutMs, model: named } = parseBody(schema, req.body);
     const inputs = typeof input === 'string' ? [input] : input;
-    const model = deps.lanes.resolve(named);
+    const model = deps.lanes.resolve(named, 'embed');
     const outcome = await deps.jobs.submit(embeddingSubmission({ inputs, priority, cache, model }, viewerOf(res).tenant));
     const result = outcome.kind === 'cached' ? outcome.result : await deps.jobs.resultWithin(outcome.job, timeoutMs);
     if (result) {

@@ -19,7 +19,7 @@ export function createEmbeddings(deps: OpenAiDeps & { config: Config }): Request
   return async (req, res) => {
     refuseTokenArrays(req.body);
     const request = parseOpenAiRequest(schema, req.body);
-    const model = deps.lanes.resolve(request.model);
+    const model = deps.lanes.resolve(request.model, 'embed');
     const dimensions = request.dimensions ?? undefined;
     checkDimensions(dimensions, deps.lanes.embeddingSize(model));
     const inputs = typeof request.input === 'string' ? [request.input] : request.input;
