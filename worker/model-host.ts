@@ -76,6 +76,8 @@ export interface ModelHostDeps {
 export class ModelHost {
   private readonly loaded = new Map<string, Loaded>();
   private switching: Promise<void> | undefined;
+  /** A look at the queues is under way (they are read asynchronously; two must not both switch). */
+  private looking = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Loads since start, including the first ones. */
@@ -120,7 +122,7 @@ export class ModelHost {
 
   /** True when the served models do not all fit the budget: loads follow the queues. */
   get onDemand(): boolean {
-    return sum(this.servables.map((s) => s.memoryBytes)) > this.budget;
+    return this.servables.length > 1 && sum(this.servables.map((s) => s.memoryBytes)) > this.budget;
   }
 
   /** Loads what it can hold (all, or the model with work first), then follows the queues if it must. */
@@ -252,12 +254,15 @@ export class ModelHost {
   }
 
   private async look(): Promise<void> {
-    if (this.switching || this.closed) return;
+    if (this.switching || this.closed || this.looking) return;
+    this.looking = true;
     let backlog: Map<string, number>;
     try {
       backlog = await this.backlogs();
     } catch {
       return; // Redis away: look again next time
+    } finally {
+      this.looking = false;
     }
     const now = Date.now();
     for (const s of this.servables) {
