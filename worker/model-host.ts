@@ -176,6 +176,7 @@ export class ModelHost {
   async stopTaking(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    for (const l of this.loaded.values()) l.processor.stopTaking();
     await this.switching;
     await Promise.all([...this.loaded.values()].map((l) => l.worker.close()));
   }
@@ -231,6 +232,7 @@ export class ModelHost {
     const { logger } = this.deps;
     const id = loaded.servable.model.id;
     // No new jobs, and every job it runs finishes before the model goes.
+    loaded.processor.stopTaking();
     await loaded.worker.close();
     this.loaded.delete(id);
     await this.onChange(loaded.record.id);

@@ -48,6 +48,8 @@ interface Running {
 export class JobProcessor {
   /** The jobs this processor runs, by job id. */
   private readonly running = new Map<string, Running>();
+  /** Set once its worker stops taking jobs: a job BullMQ still hands over goes straight back. */
+  private refusing = false;
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -70,7 +72,20 @@ export class JobProcessor {
     for (const running of this.running.values()) running.stop('shutdown');
   }
 
+  /**
+   * Its BullMQ worker is closing. BullMQ still moves to active a job whose arrival ends a blocking
+   * wait already under way when the close began; such a job goes back to the queue untouched, for
+   * a worker that is not stopping.
+   */
+  stopTaking(): void {
+    this.refusing = true;
+  }
+
   readonly process = async (job: Job<JobData, GenerationResult>, token?: string): Promise<GenerationResult> => {
+    if (this.refusing) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const { embed } = job.data;
     return embed ? await this.embed(job, embed, token) : await this.generate(job, token);
   };
