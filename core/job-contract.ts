@@ -69,6 +69,14 @@ export const BATCH_PRIORITY = 100;
  */
 export const BATCH_SCORE_FLOOR = BATCH_PRIORITY * 2 ** 32;
 
+/** A request's `model` on the native API: an id or alias of the catalogue (api/model-lanes.ts). */
+const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('A model id or alias (GET /api/v1/models); default: the first model of the deployment. An unknown one is 404 model_not_found.');
+
 export function generationRequestSchema(limits: RequestLimits) {
   return z.strictObject({
     prompt: z
@@ -104,12 +112,7 @@ export function generationRequestSchema(limits: RequestLimits) {
     response_format: responseFormatRequestSchema.optional(),
     priority: z.number().int().min(1).max(10).default(DEFAULT_PRIORITY).describe('1 runs first, 10 last.'),
     cache: z.boolean().default(true).describe('false bypasses the result cache and in-flight sharing.'),
-    model: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('A model id or alias (GET /api/v1/models); default: the first model of the deployment. An unknown one is 404 model_not_found.'),
+    model: modelNameSchema,
   });
 }
 export type GenerationRequest = z.infer<ReturnType<typeof generationRequestSchema>>;
@@ -256,12 +259,7 @@ export function embeddingRequestSchema(limits: RequestLimits) {
     encoding_format: z.enum(ENCODING_FORMATS).default('float').describe('`base64`: each vector as float32 little-endian, base64 (as OpenAI).'),
     priority: z.number().int().min(1).max(10).default(DEFAULT_PRIORITY).describe('1 runs first, 10 last.'),
     cache: z.boolean().default(true).describe('false bypasses the result cache and in-flight sharing (vectors are deterministic: cached by default).'),
-    model: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('A model id or alias (GET /api/v1/models); default: the first model of the deployment. An unknown one is 404 model_not_found.'),
+    model: modelNameSchema,
     timeout_ms: z
       .number()
       .int()
