@@ -14,7 +14,7 @@ import { trackRedisMemory } from '../core/metrics/redis-memory.ts';
 import { expectedModelId } from '../core/model/model-naming.ts';
 import { ServedModelView } from '../core/model/served-models.ts';
 import { laneKeyPrefix, loadCatalogue, type Catalogue, type CatalogueModel } from '../core/model/catalogue.ts';
-import { createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
+import { closeWhenStarted, createQueue, createQueueEvents, type GenerateQueue } from '../core/queue.ts';
 import { assertNoEviction, createRedis, waitReady } from '../core/redis.ts';
 import type { RedisTarget } from '../core/redis-target.ts';
 import { TenantLedger } from '../core/tenants/ledger.ts';
@@ -156,8 +156,8 @@ export async function startApiService(config: Config, target: RedisTarget, logge
       models.close();
       await streams.close();
       jobStates.close();
-      for (const lane of laneList) await lane.events.close();
-      for (const lane of laneList) await lane.queue.close();
+      for (const lane of laneList) await closeWhenStarted(lane.events);
+      for (const lane of laneList) await closeWhenStarted(lane.queue);
       await eventsConnection.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);
     },

@@ -24,6 +24,27 @@ export function defaultJobOptions(config: Config): JobsOptions {
   };
 }
 
+/** What BullMQ gives that holds connections: a Queue, QueueEvents or Worker. */
+export interface BullmqClient {
+  waitUntilReady(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Closes a BullMQ queue, queue events or worker once its connections have finished starting.
+ * BullMQ (5.81) closing a connection that is still starting makes the start fail after it has
+ * removed the connection's error listeners: the failure escapes as an unhandled rejection, which
+ * ends a Node process. A process stopped just after it started, or a model unloaded just after
+ * its worker began, would meet it. The wait is bounded: with Redis away the start may never end,
+ * and closing must not hang on it.
+ */
+export async function closeWhenStarted(client: BullmqClient, boundMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.waitUntilReady().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))]);
+  clearTimeout(timer);
+  await client.close();
+}
+
 /** A generation queue: QUEUE_NAME by default, or one model's (`CatalogueModel.queue`). */
 export function createQueue(config: Config, connection: Redis, name: string = config.QUEUE_NAME): GenerateQueue {
   return new Queue<JobData, GenerationResult, JobName>(name, {

@@ -10,7 +10,7 @@ import { trackQueueState } from '../core/metrics/queue-state.ts';
 import { createBatchQueue } from '../core/batch-queue.ts';
 import { loadCatalogue } from '../core/model/catalogue.ts';
 import { expectedModelId } from '../core/model/model-naming.ts';
-import { createQueue } from '../core/queue.ts';
+import { closeWhenStarted, createQueue } from '../core/queue.ts';
 import { createRedis } from '../core/redis.ts';
 import { createDashboardApp } from './app.ts';
 import { announceGeneratedPassword } from './credentials.ts';
@@ -44,8 +44,8 @@ await runMain(logger, async () => {
     servers: [server],
     async release() {
       for (const untrack of untrackQueues) untrack();
-      for (const queue of queues) await queue.close();
-      await batchQueue.close();
+      for (const queue of queues) await closeWhenStarted(queue);
+      await closeWhenStarted(batchQueue);
       await connection.quit().catch(() => undefined);
       await redis.stop();
     },

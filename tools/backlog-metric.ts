@@ -15,7 +15,7 @@ import { loadConfigOrExit } from '../core/config.ts';
 import { redisKeys } from '../core/keys.ts';
 import { handleShutdown, runMain } from '../core/lifecycle.ts';
 import { createLogger } from '../core/logger.ts';
-import { createQueue } from '../core/queue.ts';
+import { closeWhenStarted, createQueue } from '../core/queue.ts';
 import { createRedis, waitReady } from '../core/redis.ts';
 import { redisTargetOf } from '../core/redis-target.ts';
 import { measureBacklog } from './backlog-measure.ts';
@@ -53,7 +53,7 @@ await runMain(logger, async () => {
   const stop = new AbortController();
   const close = async () => {
     stop.abort();
-    await queue.close();
+    await closeWhenStarted(queue);
     redis.disconnect();
   };
 

@@ -11,6 +11,7 @@ import { processMetrics } from '../core/metrics/registry.ts';
 import { laneKeyPrefix, modelConfig, type Catalogue, type CatalogueModel } from '../core/model/catalogue.ts';
 import { defaultMemoryBudget, planInference, planMemoryBytes, thisMachine, type Machine } from '../core/model/inference-plan.ts';
 import { resolveModelSource, type ModelSource } from '../core/model/resolve.ts';
+import { closeWhenStarted } from '../core/queue.ts';
 import type { ServedModel } from '../core/model/served-models.ts';
 import type { TenantLedger } from '../core/tenants/ledger.ts';
 import type { InferencePool } from './inference-pool.ts';
@@ -178,7 +179,7 @@ export class ModelHost {
     clearInterval(this.timer);
     for (const l of this.loaded.values()) l.processor.stopTaking();
     await this.switching;
-    await Promise.all([...this.loaded.values()].map((l) => l.worker.close()));
+    await Promise.all([...this.loaded.values()].map((l) => closeWhenStarted(l.worker)));
   }
 
   /** Unloads every model; after `stopTaking`. */
@@ -233,7 +234,7 @@ export class ModelHost {
     const id = loaded.servable.model.id;
     // No new jobs, and every job it runs finishes before the model goes.
     loaded.processor.stopTaking();
-    await loaded.worker.close();
+    await closeWhenStarted(loaded.worker);
     this.loaded.delete(id);
     await this.onChange(loaded.record.id);
     loaded.untrack();

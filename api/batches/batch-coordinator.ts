@@ -6,6 +6,7 @@ import { BATCH_JOB, batchQueueName, type BatchJobData, type BatchQueue } from '.
 import type { Config } from '../../core/config.ts';
 import { jobLockOptions } from '../../core/job-locks.ts';
 import type { Logger } from '../../core/logger.ts';
+import { closeWhenStarted } from '../../core/queue.ts';
 import { BatchRun, type BatchRunDeps } from './batch-run.ts';
 
 /** How often each API process checks that every unfinished batch has a coordinator (ms). */
@@ -90,6 +91,6 @@ export class BatchCoordinator {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.stopping.abort();
-    await this.worker.close();
+    await closeWhenStarted(this.worker);
   }
 }

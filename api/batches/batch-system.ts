@@ -4,7 +4,7 @@ import type { FileStore } from '../../core/files/file-store.ts';
 import type { RedisKeys } from '../../core/keys.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics/registry.ts';
-import type { GenerateQueue } from '../../core/queue.ts';
+import { closeWhenStarted, type GenerateQueue } from '../../core/queue.ts';
 import type { ModelResolver } from '../model-lanes.ts';
 import type { JobService } from '../job-service.ts';
 import type { JobStateWatcher } from '../job-state-watcher.ts';
@@ -83,7 +83,7 @@ export function startBatchSystem(deps: {
     async close() {
       unhook();
       await coordinator.close();
-      await queue.close();
+      await closeWhenStarted(queue);
       await blocking.quit().catch(() => undefined);
     },
   };
