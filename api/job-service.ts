@@ -85,6 +85,8 @@ export class JobService {
   async submit(submission: Submission): Promise<SubmitOutcome> {
     const { cache, quotas, lanes } = this.deps;
     const lane = lanes.lane(submission.model);
+    // The model's reported identity, not the predicted one, once any worker has published it.
+    await lanes.ensureReported(lane.model.id);
     const model = lanes.shownId(lane.model.id);
     const cacheable = submission.cache && cache.enabled && isCacheable(submission.input, submission.sampling);
     const owner = this.deps.cacheScope === 'tenant' ? submission.tenant : undefined;

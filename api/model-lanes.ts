@@ -80,6 +80,11 @@ export class ModelLanes {
     return this.catalogue.single ? this.served.id() : this.lane(id).model.id;
   }
 
+  /** Reads the workers' reports now if model `id` has none yet (`ServedModelView.ensureReported`). */
+  async ensureReported(id: string): Promise<void> {
+    await this.served.ensureReported(this.catalogue.single ? undefined : id);
+  }
+
   /** What a model's results are cached under (`ServedModelView.cacheIdentity`). */
   cacheIdentity(id: string): string {
     if (this.catalogue.single) return this.served.cacheIdentity();

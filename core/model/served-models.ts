@@ -107,6 +107,7 @@ export class ServedModelView {
   /** The last record seen of each model id: a model a worker unloaded keeps its identity. */
   private readonly known = new Map<string, ServedModel>();
   private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -136,6 +137,18 @@ export class ServedModelView {
   /** The id the busiest live worker reported, else the one configuration predicts. */
   id(): string {
     return this.served?.id ?? this.expectedId;
+  }
+
+  /**
+   * Reads the workers' reports now if model `id` (or, without one, the served model) has none yet,
+   * so that its identity is the reported one as soon as a worker has published it rather than at
+   * the next background refresh: API processes that key the same request differently would miss
+   * each other's cached answers and run it twice. Costs one read per call only while no worker has
+   * reported the model (its requests wait in the queue meanwhile); calls at once share the read.
+   */
+  async ensureReported(id?: string): Promise<void> {
+    if ((id === undefined ? this.served : this.known.get(id)) !== undefined) return;
+    await (this.reading ??= this.refresh().finally(() => (this.reading = undefined)));
   }
 
   /**

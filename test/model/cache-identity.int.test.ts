@@ -6,7 +6,7 @@ import { createLogger } from '../../core/logger.ts';
 import { modelFingerprint } from '../../core/model/model-fingerprint.ts';
 import { writeTinyModel } from '../../core/model/tiny-model.ts';
 import { startWorkerService } from '../../worker/worker-service.ts';
-import { http, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
+import { addApi, http, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-identity-'));
 
@@ -73,5 +73,42 @@ describe('the result cache across a change of the served model', () => {
     const { before, after } = await replaceWorker({ MODEL: other, CONTEXT_SIZE: '256', MODELS_DIR: path.join(dir, 'other-models') });
     expect(after).toBe(before);
     expect((await ask()).cached).toBe(false);
+  });
+});
+
+/**
+ * API processes started before any worker key results by the model's predicted identity. The first
+ * request after a worker reports must use the reported one in every process, whether or not its
+ * background refresh has run yet: otherwise two processes key the same request differently and
+ * the second runs it again.
+ */
+describe('the result cache when the first worker has just started', () => {
+  let stack: TestStack;
+  let second: Awaited<ReturnType<typeof addApi>> | undefined;
+  const greedy = { prompt: 'Once upon a time there was', max_tokens: 6, temperature: 0 };
+
+  beforeAll(async () => {
+    stack = await startStack({ worker: false, env: { MODEL: TINY_MODEL, CONTEXT_SIZE: '512' } });
+    second = await addApi(stack);
+  });
+  afterAll(async () => {
+    await second?.close();
+    await stack?.close();
+  });
+
+  it('is keyed alike by a process that has refreshed its view and one that has not', async () => {
+    const predicted = stack.api.lanes.cacheIdentity(stack.api.lanes.default.model.id);
+    stack.worker = await startWorkerService(stack.config, stack.config.REDIS_URL!, createLogger('test', 'silent'));
+    // Only the second process reads the worker's report; the first still holds the prediction.
+    await second!.api.models.refresh();
+    expect(stack.api.lanes.cacheIdentity(stack.api.lanes.default.model.id)).toBe(predicted);
+    expect(second!.api.lanes.cacheIdentity(second!.api.lanes.default.model.id)).not.toBe(predicted);
+
+    const first = await http(stack.baseUrl, 'POST', '/api/v1/generate', greedy);
+    expect(first.status).toBe(200);
+    expect(first.body.cached).toBe(false);
+    const again = await http(second!.baseUrl, 'POST', '/api/v1/generate', greedy);
+    expect(again.body.cached).toBe(true);
+    expect(again.body.text).toBe(first.body.text);
   });
 });
