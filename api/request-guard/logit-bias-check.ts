@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { logitBiasRefusal } from '../../core/contract/penalties.ts';
 import { AppError } from '../../core/errors.ts';
-import type { PromptTokenizer } from './prompt-tokens.ts';
+import type { RequestVocabulary } from './prompt-tokens.ts';
 
 /** The token ids a body's `logit_bias` names, when it is an object (anything else is the route schema's to refuse). */
 function biasedIds(body: unknown): string[] {
@@ -17,10 +17,10 @@ function biasedIds(body: unknown): string[] {
  * vocabulary or one that ends generation: 400 `invalid_request`, the message the worker would fail
  * the job with. Without the vocabulary (the model file out of the API's reach) the worker checks.
  */
-export function logitBiasCheck(tokenizer: Promise<PromptTokenizer | undefined>): RequestHandler {
+export function logitBiasCheck(vocabularyOf: RequestVocabulary): RequestHandler {
   return async (req, _res, next) => {
     const ids = req.method === 'POST' ? biasedIds(req.body) : [];
-    const vocabulary = ids.length > 0 ? await tokenizer : undefined;
+    const vocabulary = ids.length > 0 ? await vocabularyOf(req) : undefined;
     if (!vocabulary) {
       next();
       return;

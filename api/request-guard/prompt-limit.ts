@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import type { JobFailure } from '../../core/contract/failure.ts';
 import { embeddingInputFits, embeddingInputTooLong, generationRoom, promptTooLong } from '../../core/contract/prompt-tokens.ts';
 import { AppError } from '../../core/errors.ts';
-import type { PromptTokenizer } from './prompt-tokens.ts';
+import type { PromptTokenizer, RequestVocabulary } from './prompt-tokens.ts';
 import { normalizePath } from './public-paths.ts';
 
 /**
@@ -24,9 +24,14 @@ function promptsOf(body: unknown): string[] {
 /** The routes whose `input` is texts to embed; elsewhere `input` may mean something else. */
 const EMBEDDING_PATHS = new Set(['/v1/embeddings', '/api/v1/embeddings']);
 
+/** Whether a path is an embeddings route. */
+export function isEmbeddingPath(path: string): boolean {
+  return EMBEDDING_PATHS.has(normalizePath(path));
+}
+
 /** Texts to embed of an embeddings body: `input` as a string or as strings (anything else is the route's to refuse). */
 function embeddingInputsOf(req: Pick<Request, 'path' | 'body'>): string[] {
-  if (!EMBEDDING_PATHS.has(normalizePath(req.path))) return [];
+  if (!isEmbeddingPath(req.path)) return [];
   const body: unknown = req.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
   const { input } = body as { input?: unknown };
@@ -51,7 +56,7 @@ function firstOverflow(texts: string[], special: number, counter: PromptTokenize
  * Chat messages become a prompt only through the model's chat template, so the worker checks those
  * (same code, as a failed job). Schema validation stays with the route: this looks only at lengths.
  */
-export function promptLimit(tokenizer: Promise<PromptTokenizer | undefined>, maxPromptChars: number): RequestHandler {
+export function promptLimit(vocabulary: RequestVocabulary, maxPromptChars: number): RequestHandler {
   return async (req, _res, next) => {
     const prompts = req.method === 'POST' ? promptsOf(req.body) : [];
     const inputs = req.method === 'POST' ? embeddingInputsOf(req) : [];
@@ -61,7 +66,7 @@ export function promptLimit(tokenizer: Promise<PromptTokenizer | undefined>, max
       next();
       return;
     }
-    const counter = await tokenizer;
+    const counter = await vocabulary(req);
     if (!counter) {
       next();
       return;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Request } from 'express';
 import type { Token } from 'node-llama-cpp';
 import type { Config } from '../../core/config.ts';
 import type { BiasableVocabulary } from '../../core/contract/penalties.ts';
@@ -20,6 +21,9 @@ export interface PromptTokenizer extends BiasableVocabulary {
   /** Tokens an embedding context evaluates for a text: its tokens and the special tokens around them. */
   embeddingInputTokens(text: string): number;
 }
+
+/** The vocabulary that counts a request's tokens: its model's, when the API can read that model's file. */
+export type RequestVocabulary = (req: Request) => Promise<PromptTokenizer | undefined>;
 
 /** One vocabulary per model file per process, however many apps are built on it (tests build many). */
 const loaded = new Map<string, Promise<PromptTokenizer>>();

@@ -5,11 +5,11 @@ import { enforce, identify } from './authenticate.ts';
 import { backpressure, QueueDepthGauge } from './backpressure.ts';
 import { logitBiasCheck } from './logit-bias-check.ts';
 import { promptLimit } from './prompt-limit.ts';
-import { promptTokenizer } from './prompt-tokens.ts';
 import { isOpenPath } from './public-paths.ts';
 import { enqueuesNothing } from './queue-free-posts.ts';
 import { rateLimit } from './rate-limit.ts';
 import { readJsonBody } from './read-json-body.ts';
+import { requestVocabulary } from './request-vocabulary.ts';
 
 export interface RequestGuard {
   /** Security headers (helmet): install before any route, so every response carries them. */
@@ -39,8 +39,8 @@ export function createRequestGuard(deps: Pick<ApiDeps, 'config' | 'logger' | 're
 
   const gauge = new QueueDepthGauge(() => deps.lanes.waitingJobs(), logger);
 
-  // With several models, which vocabulary applies depends on the request's model: workers count instead.
-  const vocabulary = promptTokenizer(config.MODELS_FILE === undefined ? config : { ...config, CHECK_PROMPT_TOKENS: false }, logger);
+  // Each request is measured with its model's vocabulary (several models: the one its body names).
+  const vocabulary = requestVocabulary(config, deps.lanes.catalogue, logger);
   const steps: RequestHandler[] = [
     identify(() => tenants.keyring),
     rateLimit(redis, { requests: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, keyPrefix: deps.keys.rateLimit }, logger),
