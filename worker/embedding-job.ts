@@ -1,17 +1,13 @@
 import { WaitingError, type Job } from 'bullmq';
 import { failureError, jobFailure } from '../core/contract/failure.ts';
 import type { EmbeddingInput, EmbeddingResult, GenerationResult, JobData } from '../core/job-contract.ts';
-import type { ResultCache } from '../core/cache.ts';
-import type { Logger } from '../core/logger.ts';
 import { countEmbeddingContext, recordEmbedding } from '../core/metrics/embeddings.ts';
+import { cacheResult, type CacheResultDeps } from './cache-result.ts';
 import type { InferencePool } from './inference-pool.ts';
 
-export interface EmbeddingJobDeps {
+export interface EmbeddingJobDeps extends CacheResultDeps {
   pool: Pick<InferencePool, 'embed' | 'model'>;
-  /** On BullMQ's connection, as generation results are. */
-  cache: ResultCache;
   modelId: string;
-  logger: Logger;
 }
 
 /** The processor's record of a run: who stopped it, if anyone did. */
@@ -71,10 +67,6 @@ export async function runEmbedding(
   };
   if (outcome.cancelled) return result;
   recordEmbedding({ model: modelId, queue: job.queueName }, result);
-  if (job.data.cacheKey) {
-    deps.cache.set(job.data.cacheKey, result, job.data.cacheOwner).catch((error: unknown) => {
-      logger.warn({ jobId, err: (error as Error).message }, 'result not cached');
-    });
-  }
+  cacheResult(deps, job, result);
   return result;
 }

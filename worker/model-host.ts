@@ -12,7 +12,7 @@ import { laneKeyPrefix, modelConfig, type Catalogue, type CatalogueModel } from 
 import { defaultMemoryBudget, planInference, planMemoryBytes, thisMachine, type Machine } from '../core/model/inference-plan.ts';
 import { resolveModelSource, type ModelSource } from '../core/model/resolve.ts';
 import { closeWhenStarted } from '../core/queue.ts';
-import type { ServedModel } from '../core/model/served-models.ts';
+import { servedCacheIdentity, type ServedModel } from '../core/model/served-models.ts';
 import type { TenantLedger } from '../core/tenants/ledger.ts';
 import type { InferencePool } from './inference-pool.ts';
 import { createJobWorker } from './job-worker.ts';
@@ -209,6 +209,7 @@ export class ModelHost {
       cache: this.deps.cache,
       streams: this.deps.streams,
       modelId: shownId,
+      cacheIdentity: servedCacheIdentity(record),
       logger,
     });
     const worker = createJobWorker({

@@ -7,6 +7,7 @@ import type { EmbeddingInput, GenerationResult, JobData, JobProgress } from '../
 import type { RedisKeys } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordGeneration } from '../core/metrics/inference.ts';
+import { cacheResult } from './cache-result.ts';
 import { runEmbedding } from './embedding-job.ts';
 import type { InferencePool } from './inference-pool.ts';
 import { NO_STREAM, type TokenStreamWriter } from './token-stream-writer.ts';
@@ -19,6 +20,8 @@ export interface ProcessorDeps {
   cache: ResultCache;
   streams: TokenStreamWriter;
   modelId: string;
+  /** What results of this model are cached under (`servedCacheIdentity` of its record). */
+  cacheIdentity: string;
   logger: Logger;
 }
 
@@ -124,7 +127,7 @@ export class JobProcessor {
   }
 
   private async generate(job: Job<JobData, GenerationResult>, token: string | undefined): Promise<GenerationResult> {
-    const { pool, cache, streams } = this.deps;
+    const { pool, streams } = this.deps;
     const jobId = job.id ?? '';
     const startedAt = Date.now();
     const queuedMs = Math.max(0, startedAt - job.data.acceptedAt);
@@ -186,11 +189,7 @@ export class JobProcessor {
     // progress view of a finished job at its full token count.
     void stream.end(result);
     job.updateProgress({ tokens: outcome.completionTokens } satisfies JobProgress).catch(() => undefined);
-    if (job.data.cacheKey) {
-      cache.set(job.data.cacheKey, result, job.data.cacheOwner).catch((error: unknown) => {
-        this.deps.logger.warn({ jobId, err: (error as Error).message }, 'result not cached');
-      });
-    }
+    cacheResult(this.deps, job, result);
     return result;
   }
 

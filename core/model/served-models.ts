@@ -97,6 +97,11 @@ export async function readServedModels(redis: Redis, keys: RedisKeys, freshMs: n
   return [...byId.values()].sort((a, b) => b.workers - a.workers || a.id.localeCompare(b.id));
 }
 
+/** What results of a reported model are cached under: its id, context size and content. */
+export function servedCacheIdentity(model: Pick<ServedModel, 'id' | 'context_size' | 'fingerprint'>): string {
+  return `${model.id}#${model.context_size}#${model.fingerprint ?? ''}`;
+}
+
 /**
  * The API's view of the served model, refreshed in the background: results' cache keys and the
  * OpenAI endpoints' `model` use it. Before any worker has reported, the id predicted from
@@ -161,8 +166,7 @@ export class ServedModelView {
   cacheIdentity(id: string, contextSize: number): string;
   cacheIdentity(id?: string, contextSize?: number): string {
     const served = id === undefined ? this.served : this.known.get(id);
-    if (!served) return `${id ?? this.expectedId}#${contextSize ?? this.expectedContextSize}`;
-    return `${served.id}#${served.context_size}#${served.fingerprint ?? ''}`;
+    return served ? servedCacheIdentity(served) : `${id ?? this.expectedId}#${contextSize ?? this.expectedContextSize}`;
   }
 
   /** The served model's (or model `id`'s) embedding vector size, once a worker has reported it. */

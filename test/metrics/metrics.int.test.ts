@@ -28,9 +28,8 @@ describe('/metrics after real jobs', () => {
   beforeAll(async () => {
     // No worker yet: jobs stay queued, so identical requests are sure to share one.
     stack = await startStack({ worker: false });
-    // The cache identity stays the one predicted before any worker reported, for the jobs queued
-    // now and the cache hit asked for later alike (a refresh in between would key them apart).
-    stack.api.models.close();
+    // The jobs queued now are keyed by the model identity predicted before any worker reported; the
+    // cache hit asked for later by the reported one: the worker stores each result under both.
     metricsServer = await startMetricsServer({ port: 0, host: '127.0.0.1' });
     queueConnection = new Redis(stack.config.REDIS_URL!, { maxRetriesPerRequest: null });
     queue = createQueue(stack.config, queueConnection);

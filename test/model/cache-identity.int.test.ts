@@ -6,7 +6,7 @@ import { createLogger } from '../../core/logger.ts';
 import { modelFingerprint } from '../../core/model/model-fingerprint.ts';
 import { writeTinyModel } from '../../core/model/tiny-model.ts';
 import { startWorkerService } from '../../worker/worker-service.ts';
-import { addApi, http, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
+import { addApi, http, pollUntilDone, startStack, TINY_MODEL, type TestStack } from '../support/stack.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'llmo-identity-'));
 
@@ -98,6 +98,10 @@ describe('the result cache when the first worker has just started', () => {
 
   it('is keyed alike by a process that has refreshed its view and one that has not', async () => {
     const predicted = stack.api.lanes.cacheIdentity(stack.api.lanes.default.model.id);
+    // Queued before any worker: keyed by the predicted identity.
+    const early = { prompt: 'The little dog', max_tokens: 6, temperature: 0 };
+    const queued = await http(stack.baseUrl, 'POST', '/api/v1/jobs', early);
+    expect(queued.status).toBe(202);
     stack.worker = await startWorkerService(stack.config, stack.config.REDIS_URL!, createLogger('test', 'silent'));
     // Only the second process reads the worker's report; the first still holds the prediction.
     await second!.api.models.refresh();
@@ -110,5 +114,14 @@ describe('the result cache when the first worker has just started', () => {
     const again = await http(second!.baseUrl, 'POST', '/api/v1/generate', greedy);
     expect(again.body.cached).toBe(true);
     expect(again.body.text).toBe(first.body.text);
+
+    // The job queued before the worker answers later requests, keyed by the reported identity, too.
+    const done = await pollUntilDone(stack.baseUrl, queued.body.id);
+    expect(done.status).toBe('completed');
+    for (const baseUrl of [stack.baseUrl, second!.baseUrl]) {
+      const later = await http(baseUrl, 'POST', '/api/v1/generate', early);
+      expect(later.body.cached).toBe(true);
+      expect(later.body.text).toBe(done.result.text);
+    }
   });
 });
