@@ -66,6 +66,12 @@ export class FailoverFollowingConnector extends SentinelConnector {
 
 /** Longest pause between two reconnections through the sentinels (ms). */
 const SENTINEL_RECONNECT_MAX_MS = 500;
+/**
+ * How long a sentinel may take to say where the primary is (ms) before the next one is asked: a
+ * sentinel whose host accepts connections and never answers (overloaded, half partitioned) would
+ * otherwise hold every (re)connection forever. Sentinels answer in milliseconds.
+ */
+const SENTINEL_COMMAND_TIMEOUT_MS = 2000;
 
 /**
  * The part of ioredis's options that says where to connect. A sentinel target asks the sentinels
@@ -81,6 +87,7 @@ export function targetOptions(target: RedisTarget): { url?: string; options: Red
     sentinels: target.sentinels,
     name: target.name,
     failoverDetector: true,
+    sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
     Connector: FailoverFollowingConnector,
     retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), SENTINEL_RECONNECT_MAX_MS),
   };

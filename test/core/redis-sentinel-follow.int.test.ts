@@ -123,6 +123,38 @@ describe.skipIf(!hasSentinel)('a connection through Sentinel', () => {
     expect(redis.duplicate().options.Connector).toBe(FailoverFollowingConnector);
   });
 
+  it('asks the next sentinel when one accepts connections and never answers', { timeout: 60_000 }, async () => {
+    const primary = await LocalRedis.start();
+    cleanups.push(() => primary.stop());
+    const sentinel = await startSentinel(primary.port);
+    cleanups.push(async () => {
+      sentinel.child.kill('SIGKILL');
+      rmSync(sentinel.dir, { recursive: true, force: true });
+    });
+    // A sentinel host that hangs: its port accepts, nothing ever answers.
+    const accepted = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      accepted.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(async () => {
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const silentPort = (silent.address() as net.AddressInfo).port;
+
+    const sentinels = [{ host: '127.0.0.1', port: silentPort }, { host: '127.0.0.1', port: sentinel.port }];
+    const connection = createRedis({ sentinels, name: MASTER }, 'worker', undefined, 'silent-sentinel-test');
+    cleanups.push(() => connection.disconnect());
+    await until('the connection ready through the second sentinel', () => connection.status === 'ready', 20_000).catch(() => undefined);
+    expect(connection.status).toBe('ready');
+    await connection.set('written', 'through the second sentinel');
+    const direct = new Redis({ host: '127.0.0.1', port: primary.port });
+    cleanups.push(() => direct.disconnect());
+    expect(await direct.get('written')).toBe('through the second sentinel');
+  });
+
   it(
     'reaches the new primary when the sentinels announce the switch while it is reconnecting',
     { timeout: 60_000 },
