@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -8,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, LocalRedis, redisAnswers } from '../../core/local-redis.ts';
 import { createRedis } from '../../core/redis.ts';
 import { FailoverFollowingConnector, targetOptions } from '../../core/redis-target.ts';
+import { TcpForwarder } from '../support/tcp-forwarder.ts';
 
 const MASTER = 'follow';
 const hasSentinel = spawnSync('redis-sentinel', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -18,73 +18,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   while (!(await Promise.resolve().then(check).catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
-  }
-}
-
-/**
- * A sentinel's address that can stop answering for a while, as a slow or congested sentinel host
- * does: connections opened while it is held are accepted and left waiting; open ones keep flowing.
- */
-class HoldingProxy {
-  private held: net.Socket[] = [];
-  private holding = false;
-  private readonly sockets = new Set<net.Socket>();
-
-  private constructor(
-    private readonly server: net.Server,
-    private readonly target: number,
-  ) {}
-
-  static async start(target: number): Promise<HoldingProxy> {
-    const server = net.createServer();
-    const proxy = new HoldingProxy(server, target);
-    server.on('connection', (client) => proxy.accept(client));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    return proxy;
-  }
-
-  get port(): number {
-    return (this.server.address() as net.AddressInfo).port;
-  }
-
-  get waiting(): number {
-    return this.held.length;
-  }
-
-  hold(): void {
-    this.holding = true;
-  }
-
-  release(): void {
-    this.holding = false;
-    for (const client of this.held.splice(0)) this.pipe(client);
-  }
-
-  async close(): Promise<void> {
-    for (const socket of [...this.sockets, ...this.held]) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(client: net.Socket): void {
-    client.on('error', () => undefined);
-    if (!this.holding) return this.pipe(client);
-    client.pause();
-    this.held.push(client);
-  }
-
-  private pipe(client: net.Socket): void {
-    const upstream = net.connect({ host: '127.0.0.1', port: this.target });
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
   }
 }
 
@@ -132,19 +65,11 @@ describe.skipIf(!hasSentinel)('a connection through Sentinel', () => {
       rmSync(sentinel.dir, { recursive: true, force: true });
     });
     // A sentinel host that hangs: its port accepts, nothing ever answers.
-    const accepted = new Set<net.Socket>();
-    const silent = net.createServer((socket) => {
-      accepted.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
-    cleanups.push(async () => {
-      for (const socket of accepted) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
-    });
-    const silentPort = (silent.address() as net.AddressInfo).port;
+    const silent = await TcpForwarder.start(sentinel.port);
+    silent.hold();
+    cleanups.push(() => silent.close());
 
-    const sentinels = [{ host: '127.0.0.1', port: silentPort }, { host: '127.0.0.1', port: sentinel.port }];
+    const sentinels = [{ host: '127.0.0.1', port: silent.port }, { host: '127.0.0.1', port: sentinel.port }];
     const connection = createRedis({ sentinels, name: MASTER }, 'worker', undefined, 'silent-sentinel-test');
     cleanups.push(() => connection.disconnect());
     await until('the connection ready through the second sentinel', () => connection.status === 'ready', 20_000).catch(() => undefined);
@@ -180,7 +105,7 @@ describe.skipIf(!hasSentinel)('a connection through Sentinel', () => {
         return replicas.some((fields) => fields.join(' ').includes('master-link-status ok'));
       });
 
-      const proxy = await HoldingProxy.start(sentinel.port);
+      const proxy = await TcpForwarder.start(sentinel.port);
       cleanups.push(() => proxy.close());
       const connection = createRedis({ sentinels: [{ host: '127.0.0.1', port: proxy.port }], name: MASTER }, 'worker', undefined, 'follow-test');
       cleanups.push(() => connection.disconnect());
