@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -16,6 +18,7 @@ import { parseAllDocuments } from 'yaml';
 import { isOpenPath } from '../../api/request-guard/public-paths.ts';
 import { configSchema, loadConfig, type Config } from '../../core/config.ts';
 import { SHUTDOWN_OVERRUN_MS } from '../../core/lifecycle.ts';
+import { loadCatalogue, modelConfig, parseModelsFile, workerModels, type Catalogue, type CatalogueModel } from '../../core/model/catalogue.ts';
 import { METRICS, QUEUE_STATES } from '../../core/metrics/names.ts';
 import { startMetricsServer, type MetricsServer } from '../../core/metrics/server.ts';
 import { cleanEnv, repo, requireTool, run } from './tools.ts';
@@ -146,9 +149,44 @@ const SECRET_STAND_INS: Record<string, string> = {
   DASHBOARD_PASSWORD: 'stand-in',
 };
 
-const APP_ROLES = ['api', 'worker', 'dashboard'] as const;
-type Role = (typeof APP_ROLES)[number];
+type Role = 'api' | 'worker' | 'dashboard';
+/** The roles that run as one Deployment; workers run as one Deployment per worker group. */
+type SingleRole = Exclude<Role, 'worker'>;
 const isAppImage = (image: string) => /(^|\/)llm-orchestrator(:|$)/.test(image);
+/** A worker Deployment is one whose container runs the worker's entry point, whatever its group is called. */
+const runsWorker = (deployment: K8sObject) =>
+  deployment.spec.template.spec.containers.some((c: any) => (c.command ?? []).includes('dist/worker/main.js'));
+
+/** One pod template of the application: its role, Deployment and only container. */
+interface AppPod {
+  role: Role;
+  deployment: K8sObject;
+  container: any;
+  name: string;
+}
+
+/** A scratch directory for the models files the checks hand to core/model/catalogue.ts. */
+let scratch: string;
+
+/** BullMQ jobs one worker of these settings holds at once (worker/main.ts): the scaler's threshold. */
+const concurrency = (config: Config) =>
+  (config.POOL_THREADS ?? 1) * ((config.CONTEXTS_PER_THREAD ?? 1) * (config.SEQUENCES_PER_THREAD ?? 1) + config.PREFETCH_PER_THREAD);
+
+/** The label matchers of the one selector of a PromQL query: `{ name: { op, value } }`. */
+function queryMatchers(query: string): { metric: string; matchers: Record<string, { op: string; value: string }> } | undefined {
+  const selector = /(\w+)\{([^}]*)\}/.exec(query);
+  if (!selector) return undefined;
+  const matchers = Object.fromEntries([...selector[2]!.matchAll(/(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"/g)].map((m) => [m[1]!, { op: m[2]!, value: m[3]! }]));
+  return { metric: selector[1]!, matchers };
+}
+
+/** The model ids a `model="a"` or `model=~"a|b"` matcher selects; undefined for any other matcher. */
+function selectedModels(matcher: { op: string; value: string } | undefined): string[] | undefined {
+  if (!matcher) return undefined;
+  if (matcher.op === '=') return [matcher.value];
+  if (matcher.op === '=~') return matcher.value.split('|');
+  return undefined;
+}
 
 class Rendered {
   constructor(
@@ -166,17 +204,38 @@ class Rendered {
     return found;
   }
 
-  /** The Deployment of an application role, found by its component label. */
-  role(role: Role): K8sObject {
+  /** The Deployment of the API or the dashboard, found by its component label. */
+  role(role: SingleRole): K8sObject {
     const found = this.all('Deployment').filter((d) => d.spec.template.metadata.labels?.['app.kubernetes.io/component'] === role);
     expect(found, `one Deployment for ${role}`).toHaveLength(1);
     return found[0]!;
   }
 
-  container(role: Role): any {
-    const containers = this.role(role).spec.template.spec.containers;
-    expect(containers, `${role} runs one container`).toHaveLength(1);
+  /** Every worker Deployment: one per worker group (one in all, without groups). */
+  workers(): K8sObject[] {
+    const found = this.all('Deployment').filter(runsWorker);
+    expect(found.length, 'at least one worker Deployment').toBeGreaterThan(0);
+    return found;
+  }
+
+  /** The API, the dashboard and every worker group. */
+  pods(): AppPod[] {
+    const deployments: [Role, K8sObject][] = [
+      ['api', this.role('api')],
+      ['dashboard', this.role('dashboard')],
+      ...this.workers().map((d): [Role, K8sObject] => ['worker', d]),
+    ];
+    return deployments.map(([role, deployment]) => ({ role, deployment, container: this.containerOf(deployment), name: deployment.metadata.name }));
+  }
+
+  containerOf(deployment: K8sObject): any {
+    const containers = deployment.spec.template.spec.containers;
+    expect(containers, `${deployment.metadata.name} runs one container`).toHaveLength(1);
     return containers[0];
+  }
+
+  container(role: SingleRole): any {
+    return this.containerOf(this.role(role));
   }
 
   get configMap(): Record<string, string> {
@@ -197,8 +256,61 @@ class Rendered {
   }
 
   /** The configuration the application parses from that environment. */
-  config(role: Role): Config {
-    return loadConfig(this.environment(this.container(role)));
+  config(role: SingleRole): Config {
+    return this.configOf(this.role(role));
+  }
+
+  configOf(deployment: K8sObject): Config {
+    return loadConfig(this.environment(this.containerOf(deployment)));
+  }
+
+  /**
+   * Where the pod finds the file MODELS_FILE names: the mount that holds that path, the ConfigMap
+   * behind it and the file's text. Throws when the path is on no mount or the ConfigMap lacks the file.
+   */
+  modelsFile(deployment: K8sObject): { mount: any; configMap: string; text: string } {
+    const path = this.configOf(deployment).MODELS_FILE;
+    const name = deployment.metadata.name;
+    if (path === undefined) throw new Error(`${name}: MODELS_FILE is not set`);
+    const mounts: any[] = this.containerOf(deployment).volumeMounts ?? [];
+    const holding = mounts
+      .filter((m) => (m.subPath ? m.mountPath === path : path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length);
+    const mount = holding[0];
+    if (!mount) throw new Error(`${name}: nothing is mounted at MODELS_FILE ${path}`);
+    const volume = deployment.spec.template.spec.volumes.find((v: any) => v.name === mount.name);
+    if (!volume?.configMap) throw new Error(`${name}: ${mount.mountPath} is not a ConfigMap volume`);
+    const file = mount.subPath ?? path.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+    const items: any[] | undefined = volume.configMap.items;
+    const key = items ? items.find((i) => i.path === file)?.key : file;
+    const text = key === undefined ? undefined : this.one('ConfigMap', volume.configMap.name).data?.[key];
+    if (text === undefined) throw new Error(`${name}: ConfigMap ${volume.configMap.name} has no ${file} for MODELS_FILE ${path}`);
+    return { mount, configMap: volume.configMap.name, text };
+  }
+
+  /**
+   * The catalogue a process of this Deployment loads (core/model/catalogue.ts), from the models
+   * file its pod sees: throws as the process would stop, e.g. on a WORKER_MODELS id the file lacks.
+   */
+  catalogue(deployment: K8sObject): Catalogue {
+    const config = this.configOf(deployment);
+    if (config.MODELS_FILE === undefined) return loadCatalogue(config);
+    const file = join(scratch, `${this.overlay}-${deployment.metadata.name}.yml`);
+    writeFileSync(file, this.modelsFile(deployment).text);
+    return loadCatalogue({ ...config, MODELS_FILE: file });
+  }
+
+  /** The models a worker Deployment serves, each with its own settings (the file's, over the environment's). */
+  served(deployment: K8sObject): { model: CatalogueModel; config: Config }[] {
+    const config = this.configOf(deployment);
+    return workerModels(config, this.catalogue(deployment)).map((model) => ({ model, config: modelConfig(config, model) }));
+  }
+
+  /** The one ScaledObject that scales this Deployment. */
+  scalerOf(deployment: K8sObject): K8sObject {
+    const found = this.all('ScaledObject').filter((s) => s.spec.scaleTargetRef?.name === deployment.metadata.name);
+    expect(found, `one ScaledObject scales ${deployment.metadata.name}`).toHaveLength(1);
+    return found[0]!;
   }
 
   containerPort(container: any, port: string | number): number {
@@ -209,12 +321,17 @@ class Rendered {
   }
 }
 
-const OVERLAYS = ['dev', 'prod'] as const;
-const rendered = {} as Record<(typeof OVERLAYS)[number], Rendered>;
+const OVERLAYS = ['dev', 'prod', 'models'] as const;
+type Overlay = (typeof OVERLAYS)[number];
+const rendered = {} as Record<Overlay, Rendered>;
+/** Each overlay's namespace, and the access mode of its shared volumes (dev: single-node clusters). */
+const NAMESPACES: Record<Overlay, string> = { dev: 'llmo-dev', prod: 'llmo', models: 'llmo' };
+const SHARED_ACCESS: Record<Overlay, string> = { dev: 'ReadWriteOnce', prod: 'ReadWriteMany', models: 'ReadWriteMany' };
 let workerServer: MetricsServer;
 
 beforeAll(async () => {
   requireTool('kubectl', 'kubernetes-client');
+  scratch = mkdtempSync(join(tmpdir(), 'llmo-k8s-'));
   for (const overlay of OVERLAYS) rendered[overlay] = new Rendered(overlay, render(overlay));
   // The worker's real health and metrics server, to ask it what the probes will ask.
   workerServer = await startMetricsServer({ port: 0, host: '127.0.0.1' });
@@ -222,6 +339,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workerServer?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('the schema check', () => {
@@ -244,7 +362,7 @@ describe('the schema check', () => {
 
 describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kustomize', (overlay) => {
   const k = () => rendered[overlay];
-  const namespace = overlay === 'prod' ? 'llmo' : 'llmo-dev';
+  const namespace = NAMESPACES[overlay];
 
   it('validates every object against the Kubernetes and KEDA schemas', () => {
     expect(k().objects.length).toBeGreaterThan(10);
@@ -255,6 +373,24 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
     for (const object of k().objects) expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(namespace);
     expect(k().all('Secret')).toEqual([]);
     expect(JSON.stringify(k().objects)).not.toMatch(/redis:\/\/:[^@"]+@|rediss:\/\//);
+  });
+
+  it('runs every application Deployment as the API, the dashboard or a worker group, no two selecting the same pods', () => {
+    const app = k()
+      .all('Deployment')
+      .filter((d) => d.spec.template.spec.containers.some((c: any) => isAppImage(c.image)));
+    expect(k().pods().map((p) => p.name).sort()).toEqual(app.map((d) => d.metadata.name).sort());
+    for (const pod of k().pods()) {
+      expect(pod.deployment.spec.template.metadata.labels['app.kubernetes.io/component'], pod.name).toMatch(pod.role === 'worker' ? /^worker(-|$)/ : new RegExp(`^${pod.role}$`));
+    }
+    // Overlapping selectors make Deployments (and the scale their HPA reads) count each other's pods.
+    for (const deployment of k().all('Deployment')) {
+      const selector = Object.entries(deployment.spec.selector.matchLabels);
+      const selected = k()
+        .all('Deployment')
+        .filter((other) => selector.every(([key, value]) => other.spec.template.metadata.labels[key] === value));
+      expect(selected.map((d) => d.metadata.name), deployment.metadata.name).toEqual([deployment.metadata.name]);
+    }
   });
 
   it('references the Secret llmo-secrets only for keys the documented command creates', () => {
@@ -270,35 +406,36 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
       expect(variable.valueFrom.secretKeyRef.optional, variable.name).not.toBe(true);
       expect(created, `docs/deploy.md creates ${variable.valueFrom.secretKeyRef.key}`).toContain(variable.valueFrom.secretKeyRef.key);
     }
-    for (const role of APP_ROLES) {
-      expect(k().container(role).env.find((v: any) => v.name === 'REDIS_URL')?.valueFrom?.secretKeyRef?.key, role).toBe('REDIS_URL');
+    for (const pod of k().pods()) {
+      expect(pod.container.env.find((v: any) => v.name === 'REDIS_URL')?.valueFrom?.secretKeyRef?.key, pod.name).toBe('REDIS_URL');
     }
   });
 
   it('sets only real settings of core/config.ts in the application, with values it accepts', () => {
     const settings = new Set(Object.keys(configSchema.shape));
     for (const key of Object.keys(k().configMap)) expect(settings, `ConfigMap key ${key}`).toContain(key);
-    for (const role of APP_ROLES) {
-      const container = k().container(role);
+    for (const { deployment, container, name } of k().pods()) {
       expect(isAppImage(container.image), container.image).toBe(true);
-      for (const variable of container.env ?? []) expect(settings, `${role}: ${variable.name}`).toContain(variable.name);
-      expect(() => k().config(role), role).not.toThrow();
+      for (const variable of container.env ?? []) expect(settings, `${name}: ${variable.name}`).toContain(variable.name);
+      expect(() => k().configOf(deployment), name).not.toThrow();
+      // The models it serves and routes to load as the process would load them (the models file included).
+      expect(() => k().catalogue(deployment), name).not.toThrow();
     }
   });
 
   it('opens each role on the port its configuration gives it, and the Services and scrape annotations use it', () => {
     const expected: Record<Role, (c: Config) => number> = { api: (c) => c.PORT, worker: (c) => c.WORKER_METRICS_PORT, dashboard: (c) => c.DASHBOARD_PORT };
-    for (const role of APP_ROLES) {
-      const container = k().container(role);
-      const port = expected[role](k().config(role));
-      expect(container.ports.map((p: any) => p.containerPort), role).toEqual([port]);
-      expect(k().config(role).HOST, `${role} listens on the pod's address`).toBe('0.0.0.0');
-      const template = k().role(role).spec.template;
-      expect(template.metadata.annotations?.['prometheus.io/port'], role).toBe(String(port));
-      expect(template.metadata.annotations?.['prometheus.io/scrape'], role).toBe('true');
+    for (const { role, deployment, container, name } of k().pods()) {
+      const config = k().configOf(deployment);
+      const port = expected[role](config);
+      expect(container.ports.map((p: any) => p.containerPort), name).toEqual([port]);
+      expect(config.HOST, `${name} listens on the pod's address`).toBe('0.0.0.0');
+      const template = deployment.spec.template;
+      expect(template.metadata.annotations?.['prometheus.io/port'], name).toBe(String(port));
+      expect(template.metadata.annotations?.['prometheus.io/scrape'], name).toBe('true');
       const services = k().all('Service').filter((s) => Object.entries(s.spec.selector ?? {}).every(([key, value]) => template.metadata.labels[key] === value));
-      expect(services, `a Service selects ${role}`).toHaveLength(1);
-      for (const servicePort of services[0]!.spec.ports) expect(k().containerPort(container, servicePort.targetPort), role).toBe(port);
+      expect(services, `a Service selects ${name}`).toHaveLength(1);
+      for (const servicePort of services[0]!.spec.ports) expect(k().containerPort(container, servicePort.targetPort), name).toBe(port);
     }
   });
 
@@ -319,21 +456,23 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
   it('keeps an API replica ready while no worker runs: readiness is not /api/ready when workers scale to zero', () => {
     // /api/ready answers 503 until a worker reports. As readiness it would take every API replica
     // out of the Service while workers are at zero, and no job could arrive to wake one.
-    const scaler = k().one('ScaledObject', 'llmo-worker');
-    expect(scaler.spec.minReplicaCount).toBe(0);
+    const scalers = k().workers().map((worker) => k().scalerOf(worker));
+    expect(scalers.some((scaler) => scaler.spec.minReplicaCount === 0)).toBe(true);
     expect(k().container('api').readinessProbe.httpGet.path).not.toBe('/api/ready');
   });
 
   it("probes workers on their health server's /health, which the real server answers", async () => {
-    const container = k().container('worker');
-    const config = k().config('worker');
-    for (const probe of [container.livenessProbe, container.readinessProbe]) {
-      expect(k().containerPort(container, probe.httpGet.port)).toBe(config.WORKER_METRICS_PORT);
-      const response = await fetch(`http://127.0.0.1:${workerServer.port}${probe.httpGet.path}`);
-      expect(response.status, probe.httpGet.path).toBe(200);
+    for (const worker of k().workers()) {
+      const container = k().containerOf(worker);
+      const config = k().configOf(worker);
+      for (const probe of [container.livenessProbe, container.readinessProbe]) {
+        expect(k().containerPort(container, probe.httpGet.port), worker.metadata.name).toBe(config.WORKER_METRICS_PORT);
+        const response = await fetch(`http://127.0.0.1:${workerServer.port}${probe.httpGet.path}`);
+        expect(response.status, `${worker.metadata.name} ${probe.httpGet.path}`).toBe(200);
+      }
+      const scraped = await fetch(`http://127.0.0.1:${workerServer.port}${worker.spec.template.metadata.annotations['prometheus.io/path']}`);
+      expect(scraped.status, worker.metadata.name).toBe(200);
     }
-    const scraped = await fetch(`http://127.0.0.1:${workerServer.port}${k().role('worker').spec.template.metadata.annotations['prometheus.io/path']}`);
-    expect(scraped.status).toBe(200);
     // The check can fail: a path the server does not serve is refused.
     expect((await fetch(`http://127.0.0.1:${workerServer.port}/api/health`)).status).toBe(404);
   });
@@ -368,14 +507,16 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
       }
     }
     // The image's own user, which owns /models and /files in the image (Dockerfile: USER node).
-    for (const role of APP_ROLES) expect(k().role(role).spec.template.spec.securityContext.runAsUser, role).toBe(1000);
+    for (const { deployment, name } of k().pods()) expect(deployment.spec.template.spec.securityContext.runAsUser, name).toBe(1000);
   });
 
   it('gives every directory the application writes a volume, since the root file system is read-only', () => {
-    const mounts = (role: Role) => new Map<string, any>(k().container(role).volumeMounts.map((m: any) => [m.mountPath, m]));
-    for (const role of APP_ROLES) expect(mounts(role).has('/tmp'), `${role} /tmp`).toBe(true);
-    expect(mounts('worker').get(k().config('worker').MODELS_DIR)?.readOnly ?? false, 'workers write MODELS_DIR').toBe(false);
-    expect(mounts('api').get(k().config('api').FILES_DIR)?.readOnly ?? false, 'the API writes FILES_DIR').toBe(false);
+    const mounts = (deployment: K8sObject) => new Map<string, any>(k().containerOf(deployment).volumeMounts.map((m: any) => [m.mountPath, m]));
+    for (const { deployment, name } of k().pods()) expect(mounts(deployment).has('/tmp'), `${name} /tmp`).toBe(true);
+    for (const worker of k().workers()) {
+      expect(mounts(worker).get(k().configOf(worker).MODELS_DIR)?.readOnly ?? false, `${worker.metadata.name} writes MODELS_DIR`).toBe(false);
+    }
+    expect(mounts(k().role('api')).get(k().config('api').FILES_DIR)?.readOnly ?? false, 'the API writes FILES_DIR').toBe(false);
   });
 
   it('orders grace periods: the pod outlives preStop, SHUTDOWN_GRACE_MS and the overrun, with room to spare', () => {
@@ -383,13 +524,16 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
       const command: string[] = container.lifecycle?.preStop?.exec?.command ?? [];
       return command[0] === 'sleep' ? Number(command[1]) * 1000 : 0;
     };
-    for (const role of ['api', 'worker'] as const) {
-      const pod = k().role(role).spec.template.spec;
-      const graceMs = k().config(role).SHUTDOWN_GRACE_MS;
+    for (const deployment of [k().role('api'), ...k().workers()]) {
+      const pod = deployment.spec.template.spec;
+      const graceMs = k().configOf(deployment).SHUTDOWN_GRACE_MS;
       // The same margin as compose's stop_grace_period check: the hand-back must not race SIGKILL.
-      expect(pod.terminationGracePeriodSeconds * 1000, role).toBeGreaterThan(preStopMs(k().container(role)) + graceMs + SHUTDOWN_OVERRUN_MS + 10_000);
+      const needed = preStopMs(k().containerOf(deployment)) + graceMs + SHUTDOWN_OVERRUN_MS + 10_000;
+      expect(pod.terminationGracePeriodSeconds * 1000, deployment.metadata.name).toBeGreaterThan(needed);
     }
-    expect(k().config('worker').SHUTDOWN_GRACE_MS, 'long generations get time to finish').toBeGreaterThanOrEqual(60_000);
+    for (const worker of k().workers()) {
+      expect(k().configOf(worker).SHUTDOWN_GRACE_MS, `${worker.metadata.name}: long generations get time to finish`).toBeGreaterThanOrEqual(60_000);
+    }
     // The dashboard drains nothing (dashboard/main.ts stops with graceMs 0): only the overrun.
     expect(k().role('dashboard').spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(SHUTDOWN_OVERRUN_MS);
     // The API stops taking requests only after the endpoints dropped it.
@@ -397,12 +541,14 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
   });
 
   it('rolls API and workers out without losing capacity', () => {
-    for (const role of ['api', 'worker'] as const) {
-      expect(k().role(role).spec.strategy.rollingUpdate.maxUnavailable, role).toBe(0);
+    for (const deployment of [k().role('api'), ...k().workers()]) {
+      expect(deployment.spec.strategy.rollingUpdate.maxUnavailable, deployment.metadata.name).toBe(0);
     }
-    expect(k().role('worker').spec.replicas, 'KEDA owns the number of workers').toBeUndefined();
-    // A new worker loads its model after /health first answers: give it time before an old one stops.
-    expect(k().role('worker').spec.minReadySeconds).toBeGreaterThanOrEqual(30);
+    for (const worker of k().workers()) {
+      expect(worker.spec.replicas, `KEDA owns the number of ${worker.metadata.name}`).toBeUndefined();
+      // A new worker loads its model after /health first answers: give it time before an old one stops.
+      expect(worker.spec.minReadySeconds, worker.metadata.name).toBeGreaterThanOrEqual(30);
+    }
   });
 
   it('gives every container requests and limits of CPU and memory, requests within limits', () => {
@@ -419,33 +565,37 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
   });
 
   it('sizes the inference threads of a worker from its CPU limit, never more threads than it', () => {
-    const container = k().container('worker');
-    const contexts = container.env.find((v: any) => v.name === 'CONTEXTS_PER_THREAD');
-    expect(contexts.valueFrom.resourceFieldRef).toMatchObject({ containerName: container.name, resource: 'limits.cpu' });
-    const config = k().config('worker');
-    const threads = (config.POOL_THREADS ?? 1) * (config.CONTEXTS_PER_THREAD ?? 1) * (config.LLAMA_THREADS ?? 1);
-    expect(threads).toBeLessThanOrEqual(cpuLimitAsInteger(container));
+    for (const worker of k().workers()) {
+      const container = k().containerOf(worker);
+      const contexts = container.env.find((v: any) => v.name === 'CONTEXTS_PER_THREAD');
+      expect(contexts.valueFrom.resourceFieldRef, worker.metadata.name).toMatchObject({ containerName: container.name, resource: 'limits.cpu' });
+      // Each model it serves with its own settings (a models file's override the environment's);
+      // models loaded together run side by side, so their threads add up.
+      const served = k().served(worker);
+      expect(served.length, worker.metadata.name).toBeGreaterThan(0);
+      const threads = served.reduce((sum, { config }) => sum + (config.POOL_THREADS ?? 1) * (config.CONTEXTS_PER_THREAD ?? 1) * (config.LLAMA_THREADS ?? 1), 0);
+      expect(threads, worker.metadata.name).toBeLessThanOrEqual(cpuLimitAsInteger(container));
+    }
   });
 
   it('mounts the models volume where workers keep models, and the shared files volume at FILES_DIR in the API', () => {
-    const claimOf = (role: Role, mountPath: string) => {
-      const pod = k().role(role).spec.template.spec;
-      const mount = k().container(role).volumeMounts.find((m: any) => m.mountPath === mountPath);
-      expect(mount, `${role} mounts ${mountPath}`).toBeDefined();
-      const claim = pod.volumes.find((v: any) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
-      expect(claim, `${role} ${mountPath} is a PersistentVolumeClaim`).toBeDefined();
+    const claimOf = (deployment: K8sObject, mountPath: string) => {
+      const name = deployment.metadata.name;
+      const mount = k().containerOf(deployment).volumeMounts.find((m: any) => m.mountPath === mountPath);
+      expect(mount, `${name} mounts ${mountPath}`).toBeDefined();
+      const claim = deployment.spec.template.spec.volumes.find((v: any) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+      expect(claim, `${name} ${mountPath} is a PersistentVolumeClaim`).toBeDefined();
       return { mount, claim: k().one('PersistentVolumeClaim', claim) };
     };
-    const workerModels = claimOf('worker', k().config('worker').MODELS_DIR);
-    const apiModels = claimOf('api', k().config('api').MODELS_DIR);
-    expect(apiModels.claim).toBe(workerModels.claim);
+    const apiModels = claimOf(k().role('api'), k().config('api').MODELS_DIR);
+    // Every worker group downloads into the volume the API reads the vocabularies from.
+    for (const worker of k().workers()) expect(claimOf(worker, k().configOf(worker).MODELS_DIR).claim, worker.metadata.name).toBe(apiModels.claim);
     expect(apiModels.mount.readOnly, 'the API only reads the vocabulary').toBe(true);
-    const files = claimOf('api', k().config('api').FILES_DIR);
-    expect(files.claim).not.toBe(workerModels.claim);
+    const files = claimOf(k().role('api'), k().config('api').FILES_DIR);
+    expect(files.claim).not.toBe(apiModels.claim);
     expect(k().config('api').FILES_DIR).not.toBe(configSchema.shape.FILES_DIR.parse(undefined));
     // Several pods on several nodes mount each of them at once.
-    const shared = overlay === 'prod' ? ['ReadWriteMany'] : ['ReadWriteOnce'];
-    for (const claim of [workerModels.claim, files.claim]) expect(claim.spec.accessModes, claim.metadata.name).toEqual(shared);
+    for (const claim of [apiModels.claim, files.claim]) expect(claim.spec.accessModes, claim.metadata.name).toEqual([SHARED_ACCESS[overlay]]);
   });
 
   it('routes /api and /v1 to the API and /admin to the dashboard, and never /metrics', () => {
@@ -464,15 +614,20 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
     expect(paths.every((p: any) => p.pathType === 'Prefix')).toBe(true);
   });
 
-  it('limits voluntary disruptions of API and workers to one pod at a time, never blocking a drain', () => {
-    for (const role of ['api', 'worker'] as const) {
-      const labels = k().role(role).spec.template.metadata.labels;
+  it('limits voluntary disruptions of the API and each worker group to one pod at a time, never blocking a drain', () => {
+    const selects = (budget: K8sObject, deployment: K8sObject) =>
+      Object.entries(budget.spec.selector.matchLabels).every(([key, value]) => deployment.spec.template.metadata.labels[key] === value);
+    for (const deployment of [k().role('api'), ...k().workers()]) {
       const budgets = k()
         .all('PodDisruptionBudget')
-        .filter((b) => Object.entries(b.spec.selector.matchLabels).every(([key, value]) => labels[key] === value));
-      expect(budgets, role).toHaveLength(1);
-      expect(budgets[0]!.spec.maxUnavailable, role).toBe(1);
-      expect(budgets[0]!.spec.minAvailable, role).toBeUndefined();
+        .filter((b) => selects(b, deployment));
+      expect(budgets, deployment.metadata.name).toHaveLength(1);
+      expect(budgets[0]!.spec.maxUnavailable, deployment.metadata.name).toBe(1);
+      expect(budgets[0]!.spec.minAvailable, deployment.metadata.name).toBeUndefined();
+    }
+    // A budget over two groups would let a drain take one pod of either, not one of each.
+    for (const budget of k().all('PodDisruptionBudget')) {
+      expect(k().all('Deployment').filter((d) => selects(budget, d)), budget.metadata.name).toHaveLength(1);
     }
   });
 
@@ -486,50 +641,75 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s rendered by kubectl kusto
     }
   });
 
-  describe('the worker ScaledObject', () => {
-    const scaler = () => k().one('ScaledObject', 'llmo-worker');
-    const trigger = () => scaler().spec.triggers[0];
+  describe('the worker ScaledObjects', () => {
+    const trigger = (scaler: K8sObject) => scaler.spec.triggers[0];
 
-    it('targets the worker Deployment and scales it from zero, woken by any job', () => {
-      expect(scaler().spec.triggers).toHaveLength(1);
-      expect(scaler().spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: k().role('worker').metadata.name });
-      expect(scaler().spec.minReplicaCount).toBe(0);
-      expect(scaler().spec.maxReplicaCount).toBeGreaterThan(0);
-      expect(Number(trigger().metadata.activationThreshold)).toBe(0);
-      expect(scaler().spec.fallback.replicas).toBeGreaterThan(0);
-      expect(trigger().metadata.ignoreNullValues).toBe('false');
-    });
-
-    it('queries the queue counts the API and the dashboard export, for this queue and namespace, without double counting', () => {
-      expect(trigger().type).toBe('prometheus');
-      expect(trigger().metricType).toBe('AverageValue');
-      const query: string = trigger().metadata.query;
-      const selector = /(\w+)\{([^}]*)\}/.exec(query);
-      expect(selector, query).not.toBeNull();
-      const definition = Object.values(METRICS).find((m) => m.name === selector![1]);
-      expect(definition, `${selector![1]} is in core/metrics/names.ts`).toBeDefined();
-      expect(definition!.name).toBe(METRICS.queueJobs.name);
-      const matchers = Object.fromEntries([...selector![2]!.matchAll(/(\w+)=~?"([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-      expect(matchers.queue).toBe(k().configMap.QUEUE_NAME);
-      expect(matchers.namespace).toBe(namespace);
-      const states = matchers.state!.split('|');
-      for (const state of states) expect(QUEUE_STATES as readonly string[]).toContain(state);
-      // Ready (waiting, prioritized), held or backing off (delayed), and running (active).
-      expect([...states].sort()).toEqual(['active', 'delayed', 'prioritized', 'waiting']);
-      // Each exporting replica reports the same counts: one copy per state, then the sum.
-      expect(query).toMatch(/^sum\(max by \(state\) \(/);
-      // Every exporting role runs here and is scraped.
-      for (const role of definition!.exportedBy) {
-        expect(k().role(role as Role).spec.template.metadata.annotations['prometheus.io/scrape'], role).toBe('true');
+    it('scale each worker Deployment from zero, woken by any job, and nothing else', () => {
+      const targets = k().workers().map((worker) => k().scalerOf(worker).metadata.name);
+      expect(new Set(targets).size, 'one ScaledObject per worker group').toBe(targets.length);
+      expect(k().all('ScaledObject').map((s) => s.metadata.name).sort()).toEqual([...targets].sort());
+      for (const worker of k().workers()) {
+        const scaler = k().scalerOf(worker);
+        const name = scaler.metadata.name;
+        expect(scaler.spec.triggers, name).toHaveLength(1);
+        expect(scaler.spec.scaleTargetRef, name).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', name: worker.metadata.name });
+        expect(scaler.spec.minReplicaCount, name).toBe(0);
+        expect(scaler.spec.maxReplicaCount, name).toBeGreaterThan(0);
+        expect(Number(trigger(scaler).metadata.activationThreshold), name).toBe(0);
+        expect(scaler.spec.fallback.replicas, name).toBeGreaterThan(0);
+        expect(trigger(scaler).metadata.ignoreNullValues, name).toBe('false');
       }
-      expect(trigger().metadata.serverAddress).toMatch(/^https?:\/\/[\w.-]+:\d+$/);
     });
 
-    it('asks one worker per batch of jobs it can hold at once: its BullMQ concurrency', () => {
-      const config = k().config('worker');
-      const concurrency =
-        (config.POOL_THREADS ?? 1) * ((config.CONTEXTS_PER_THREAD ?? 1) * (config.SEQUENCES_PER_THREAD ?? 1) + config.PREFETCH_PER_THREAD);
-      expect(Number(trigger().metadata.threshold)).toBe(concurrency);
+    it("query the queue counts the API and the dashboard export, for their group's queues and namespace, without double counting", () => {
+      for (const worker of k().workers()) {
+        const scaler = k().scalerOf(worker);
+        const name = scaler.metadata.name;
+        expect(trigger(scaler).type, name).toBe('prometheus');
+        expect(trigger(scaler).metricType, name).toBe('AverageValue');
+        const query: string = trigger(scaler).metadata.query;
+        const parsed = queryMatchers(query);
+        expect(parsed, query).toBeDefined();
+        const definition = Object.values(METRICS).find((m) => m.name === parsed!.metric);
+        expect(definition, `${parsed!.metric} is in core/metrics/names.ts`).toBeDefined();
+        expect(definition!.name).toBe(METRICS.queueJobs.name);
+        const { matchers } = parsed!;
+        expect(matchers.namespace, name).toEqual({ op: '=', value: namespace });
+        // Exactly the queues of the models this group serves: one queue (QUEUE_NAME) without a
+        // models file, else each model's (the `model` label names it, docs/metrics.md).
+        const catalogue = k().catalogue(worker);
+        const served = k().served(worker).map(({ model }) => model);
+        if (catalogue.single) {
+          expect(matchers.queue, name).toEqual({ op: '=', value: k().configMap.QUEUE_NAME });
+          expect(served.map((m) => m.queue), name).toEqual([k().configMap.QUEUE_NAME]);
+        } else {
+          expect(matchers.queue, `${name}: the model matcher selects the queues`).toBeUndefined();
+          expect(selectedModels(matchers.model)?.sort(), name).toEqual(served.map((m) => m.id).sort());
+        }
+        const states = matchers.state!.value.split('|');
+        expect(matchers.state!.op, name).toBe('=~');
+        for (const state of states) expect(QUEUE_STATES as readonly string[]).toContain(state);
+        // Ready (waiting, prioritized), held or backing off (delayed), and running (active).
+        expect([...states].sort(), name).toEqual(['active', 'delayed', 'prioritized', 'waiting']);
+        // Each exporting replica reports the same counts: one copy per state, then the sum.
+        expect(query, name).toMatch(/^sum\(max by \(state\) \(/);
+        // Every exporting role runs here and is scraped.
+        for (const role of definition!.exportedBy) {
+          for (const exporter of role === 'worker' ? k().workers() : [k().role(role)]) {
+            expect(exporter.spec.template.metadata.annotations['prometheus.io/scrape'], exporter.metadata.name).toBe('true');
+          }
+        }
+        expect(trigger(scaler).metadata.serverAddress, name).toMatch(/^https?:\/\/[\w.-]+:\d+$/);
+      }
+    });
+
+    it('ask one worker per batch of jobs it can hold at once: its BullMQ concurrency', () => {
+      for (const worker of k().workers()) {
+        // Of the model it serves, with that model's own settings; a group of several models at
+        // once holds at least the smallest of them.
+        const least = Math.min(...k().served(worker).map(({ config }) => concurrency(config)));
+        expect(Number(trigger(k().scalerOf(worker)).metadata.threshold), worker.metadata.name).toBe(least);
+      }
     });
   });
 });
@@ -555,11 +735,143 @@ describe('overlays/prod', () => {
     expect(prod.all('Deployment').map((d) => d.metadata.name).sort()).toEqual(['llmo-api', 'llmo-dashboard', 'llmo-worker']);
     expect(prod.role('api').spec.replicas).toBeGreaterThanOrEqual(3);
     for (const role of ['api', 'worker'] as const) {
-      const limits = (k: Rendered) => k.container(role).resources.limits;
+      const limits = (k: Rendered) => (role === 'api' ? k.container('api') : k.containerOf(k.one('Deployment', 'llmo-worker'))).resources.limits;
       expect(cpu(limits(prod).cpu), role).toBeGreaterThan(cpu(limits(rendered.dev).cpu));
       expect(memory(limits(prod).memory), role).toBeGreaterThan(memory(limits(rendered.dev).memory));
     }
     const ingress = prod.one('Ingress', 'llmo');
     expect(ingress.spec.tls[0].hosts).toContain(ingress.spec.rules[0].host);
+  });
+});
+
+/**
+ * What is wrong with the worker groups of a rendered overlay that has a models file: groups
+ * serving every model by default or ids the file lacks, models no group or two groups serve,
+ * scalers that count other models' queues than their group's. An empty list when all hold.
+ */
+function workerGroupProblems(k: Rendered): string[] {
+  const problems: string[] = [];
+  const ids = k.catalogue(k.role('api')).models.map((m) => m.id);
+  const servedBy = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const worker of k.workers()) {
+    const name = worker.metadata.name;
+    if (k.configOf(worker).WORKER_MODELS === undefined) problems.push(`${name}: WORKER_MODELS unset, it serves every model`);
+    let served: string[];
+    try {
+      served = k.served(worker).map(({ model }) => model.id);
+    } catch (error) {
+      problems.push(`${name}: ${((error as { issues?: string[] }).issues ?? [(error as Error).message]).join('; ')}`);
+      continue;
+    }
+    for (const id of served) servedBy.get(id)?.push(name);
+    for (const scaler of k.all('ScaledObject').filter((s) => s.spec.scaleTargetRef?.name === name)) {
+      const selected = selectedModels(queryMatchers(scaler.spec.triggers[0].metadata.query)?.matchers.model) ?? [];
+      if ([...selected].sort().join() !== [...served].sort().join()) {
+        problems.push(`${name}: ScaledObject ${scaler.metadata.name} counts the jobs of ${selected.join(', ') || 'no model'}, the group serves ${served.join(', ')}`);
+      }
+    }
+  }
+  for (const [id, groups] of servedBy) {
+    if (groups.length === 0) problems.push(`no worker group serves ${id}`);
+    if (groups.length > 1) problems.push(`${id} is served by ${groups.join(' and ')}, and scaled twice`);
+  }
+  return problems;
+}
+
+describe('overlays/models', () => {
+  const models = () => rendered.models;
+  const overlayFile = () => readFileSync(repo('deploy', 'kubernetes', 'overlays', 'models', 'models.yml'), 'utf8');
+
+  it("mounts its models.yml read-only at MODELS_FILE, a setting of the application's ConfigMap, in the API, the dashboard and every worker", () => {
+    expect(models().configMap.MODELS_FILE).toBeDefined();
+    const sources = new Set<string>();
+    for (const { deployment, container, name } of models().pods()) {
+      expect(container.env.find((v: any) => v.name === 'MODELS_FILE'), `${name} takes MODELS_FILE from llmo-config`).toBeUndefined();
+      const file = models().modelsFile(deployment);
+      expect(file.mount.readOnly, name).toBe(true);
+      expect(file.text, name).toBe(overlayFile());
+      sources.add(file.configMap);
+    }
+    // One generated ConfigMap: its name carries the hash of the file, so a change rolls every pod.
+    expect([...sources]).toHaveLength(1);
+    expect([...sources][0]).toMatch(/^llmo-models-file-[a-z0-9]{6,}$/);
+    expect(models().workers().length).toBeGreaterThanOrEqual(2);
+    // The check can fail: a dashboard without the mount has no models file to read.
+    const mountPath = models().modelsFile(models().role('dashboard')).mount.mountPath;
+    const objects = structuredClone(models().objects);
+    const dashboard = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'llmo-dashboard')!;
+    const container = dashboard.spec.template.spec.containers[0];
+    container.volumeMounts = container.volumeMounts.filter((m: any) => m.mountPath !== mountPath);
+    expect(() => new Rendered('models', objects).modelsFile(dashboard)).toThrow(/nothing is mounted at MODELS_FILE/);
+  });
+
+  it('serves the models of compose/models.example.yml, the example every other layout uses', () => {
+    const compose = parseModelsFile(readFileSync(repo('compose', 'models.example.yml'), 'utf8'), 'compose/models.example.yml');
+    expect(parseModelsFile(overlayFile(), 'overlays/models/models.yml')).toEqual(compose);
+    expect(compose.map((m) => m.id)).toEqual(['chat', 'embed']);
+  });
+
+  it('gives each worker group models of the file, serves every model by exactly one group, and scales each group on its own models', () => {
+    const served = (worker: K8sObject) =>
+      models()
+        .served(worker)
+        .map(({ model }) => model.id);
+    expect(workerGroupProblems(models())).toEqual([]);
+    const groups = Object.fromEntries(models().workers().map((w) => [w.metadata.name, served(w)]));
+    expect(groups).toEqual({ 'llmo-worker': ['chat'], 'llmo-worker-embed': ['embed'] });
+    for (const worker of models().workers()) {
+      expect(models().scalerOf(worker).spec.triggers[0].metadata.query, worker.metadata.name).toContain(`model="${served(worker)[0]}"`);
+    }
+
+    // The check can fail: a group serving a model the file lacks, a scaler counting another group's model.
+    const objects = structuredClone(models().objects);
+    const embed = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'llmo-worker-embed')!;
+    embed.spec.template.spec.containers[0].env.find((v: any) => v.name === 'WORKER_MODELS').value = 'story';
+    const chatScaler = objects.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'llmo-worker')!;
+    chatScaler.spec.triggers[0].metadata.query = chatScaler.spec.triggers[0].metadata.query.replace('model="chat"', 'model="embed"');
+    expect(workerGroupProblems(new Rendered('models', objects))).toEqual([
+      'llmo-worker: ScaledObject llmo-worker counts the jobs of embed, the group serves chat',
+      expect.stringMatching(/^llmo-worker-embed: WORKER_MODELS: story not in the catalogue/),
+      'no worker group serves embed',
+    ]);
+    // …and a group that serves every model by default, beside one that serves one of them.
+    embed.spec.template.spec.containers[0].env = embed.spec.template.spec.containers[0].env.filter((v: any) => v.name !== 'WORKER_MODELS');
+    chatScaler.spec.triggers[0].metadata.query = models().scalerOf(models().one('Deployment', 'llmo-worker')).spec.triggers[0].metadata.query;
+    expect(workerGroupProblems(new Rendered('models', objects))).toEqual([
+      'llmo-worker-embed: WORKER_MODELS unset, it serves every model',
+      'llmo-worker-embed: ScaledObject llmo-worker-embed counts the jobs of embed, the group serves chat, embed',
+      'chat is served by llmo-worker and llmo-worker-embed, and scaled twice',
+    ]);
+  });
+
+  it("runs the embed group as the chat group's worker, differing only in name, component, WORKER_MODELS, resources and scaling", () => {
+    const chat = models().one('Deployment', 'llmo-worker');
+    const embed = models().one('Deployment', 'llmo-worker-embed');
+    const shape = (deployment: K8sObject) => {
+      const spec = structuredClone(deployment.spec);
+      delete spec.selector;
+      delete spec.template.metadata.labels['app.kubernetes.io/component'];
+      const container = spec.template.spec.containers[0];
+      container.env = container.env.filter((v: any) => v.name !== 'WORKER_MODELS');
+      delete container.resources;
+      return spec;
+    };
+    expect(shape(embed)).toEqual(shape(chat));
+    const { 'app.kubernetes.io/component': chatComponent, ...chatSelector } = chat.spec.selector.matchLabels;
+    const { 'app.kubernetes.io/component': embedComponent, ...embedSelector } = embed.spec.selector.matchLabels;
+    expect(embedSelector).toEqual(chatSelector);
+    expect(embedComponent).not.toBe(chatComponent);
+    // The embedding model is a fraction of the chat model's size: smaller pods.
+    const limits = (d: K8sObject) => models().containerOf(d).resources.limits;
+    expect(memory(limits(embed).memory)).toBeLessThan(memory(limits(chat).memory));
+    // Both scalers behave alike: the same Prometheus, polling, cooldown and scaling policies.
+    const behaviour = (scaler: K8sObject) => ({
+      ...scaler.spec,
+      scaleTargetRef: undefined,
+      maxReplicaCount: undefined,
+      fallback: scaler.spec.fallback.failureThreshold,
+      triggers: scaler.spec.triggers.map((t: any) => ({ ...t, metadata: { ...t.metadata, query: undefined, threshold: undefined } })),
+    });
+    expect(behaviour(models().scalerOf(embed))).toEqual(behaviour(models().scalerOf(chat)));
   });
 });
